@@ -1,0 +1,187 @@
+"""Loading fixture files and checking them against the reference.
+
+A check never stops at the first bad case: every problem becomes a
+CaseResult naming the file, the JSON path and what is wrong.
+"""
+
+import importlib.util
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import registry, symbolic
+from .tolerance import Tolerance, mismatches, worst
+
+FORMAT = "cnn-oracle-fixture/1"
+
+
+def fixtures_dir():
+    """The fixtures/ folder shipped with the package (a data-only package)."""
+    spec = importlib.util.find_spec("fixtures")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the fixtures data package is not installed")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def schema():
+    return json.loads((fixtures_dir() / "schema.json").read_text())
+
+
+class FixtureError(ValueError):
+    """A fixture file that cannot be used, with where and why."""
+
+
+def load(path):
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise FixtureError(f"{path}: invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}") from None
+    except OSError as error:
+        raise FixtureError(f"{path}: cannot read: {error.strerror}") from None
+
+
+def case_files(root=None, subdir="handworked"):
+    root = Path(root) if root else fixtures_dir() / subdir
+    return sorted(root.rglob("*.json"))
+
+
+def schema_errors(case, validator=None):
+    """Messages for every schema violation, each with its JSON path."""
+    if validator is None:
+        import jsonschema
+
+        validator = jsonschema.Draft202012Validator(schema())
+    return [
+        f"{error.json_path}: {error.message}"
+        for error in sorted(validator.iter_errors(case), key=lambda e: list(e.absolute_path))
+    ]
+
+
+_STEP = re.compile(r"\.([A-Za-z_][A-Za-z_0-9]*)|\[(\d+)\]")
+
+
+def resolve(case, path):
+    """The value at a path like 'expected.dx[2][0]'."""
+    value, position, text = case, 0, "." + path
+    while position < len(text):
+        match = _STEP.match(text, position)
+        if not match:
+            raise FixtureError(f"path {path!r}: cannot parse at {text[position:]!r}")
+        key, index = match.groups()
+        try:
+            value = value[key] if key is not None else value[int(index)]
+        except (KeyError, IndexError, TypeError):
+            raise FixtureError(f"path {path!r}: {match.group()} does not exist") from None
+        position = match.end()
+    return value
+
+
+def tolerance_for(case, output):
+    spec = case.get("tolerance", {})
+    spec = {**spec, **spec.get("outputs", {}).get(output, {})}
+    return Tolerance(spec.get("abs", 0.0), spec.get("rel", 0.0))
+
+
+@dataclass
+class CaseResult:
+    case_id: str
+    file: str
+    op: str = ""
+    problems: list = field(default_factory=list)
+    checked: int = 0  # expected values compared
+    errata: int = 0  # errata confirmed
+
+    @property
+    def ok(self):
+        return not self.problems
+
+
+def _binding(case):
+    names = set().union(*(symbolic.symbols_in(value) for value in case["inputs"].values()))
+    return symbolic.bind(names, seed=case["id"]) if names else None
+
+
+def _numeric(array, binding):
+    return symbolic.evaluate_all(array, binding) if binding else array
+
+
+def _count(array):
+    if isinstance(array, list):
+        return sum(_count(item) for item in array)
+    return 0 if array is None else 1
+
+
+def run_reference(case):
+    """Outputs of the reference for this case (symbols bound to numbers)."""
+    spec = registry.get(case["op"])
+    binding = _binding(case)
+    inputs = {k: symbolic.substitute(v, binding) for k, v in case["inputs"].items()} if binding else case["inputs"]
+    return spec.run_reference(inputs, case.get("params", {})), binding
+
+
+def check_case(case, file="<memory>"):
+    """Compare the reference with every expected value and confirm every erratum."""
+    result = CaseResult(case.get("id", "?"), str(file), case.get("op", "?"))
+    try:
+        outputs, binding = run_reference(case)
+    except (ValueError, KeyError, TypeError) as error:
+        result.problems.append(f"op {result.op}: the reference rejected the case: {error}")
+        return result
+    spec = registry.get(case["op"])
+    for name, expected in case["expected"].items():
+        if name not in spec.outputs:
+            result.problems.append(f"expected.{name}: op {spec.name} has no output {name!r}")
+            continue
+        if name not in outputs:
+            result.problems.append(f"expected.{name}: not produced (backward outputs need input dy)")
+            continue
+        tolerance = tolerance_for(case, name)
+        found = mismatches(outputs[name], _numeric(expected, binding), tolerance)
+        result.checked += _count(expected)
+        if found:
+            result.problems.append(
+                f"{worst(found).describe('expected.' + name)}; {len(found)} element(s) outside {tolerance}"
+            )
+    for number, erratum in enumerate(case.get("errata", [])):
+        problem = check_erratum(case, erratum, binding)
+        if problem:
+            result.problems.append(f"errata[{number}] ({erratum.get('path')}): {problem}")
+        else:
+            result.errata += 1
+    return result
+
+
+def check_erratum(case, erratum, binding):
+    """None if the erratum is real: the case holds the correct value and the
+    printed one differs from it by more than the tolerance."""
+    path = erratum["path"]
+    try:
+        held = resolve(case, path)
+    except FixtureError as error:
+        return str(error)
+    if not path.startswith("expected."):
+        return "path must point into expected"
+    output = _STEP.match("." + path[len("expected."):]).group(1)
+    tolerance = tolerance_for(case, output)
+    correct = _numeric(erratum["correct"], binding)
+    if mismatches(_numeric(held, binding), correct, Tolerance(1e-12, 1e-12)):
+        return f"the case holds {held!r} at this path, not the erratum's correct value {erratum['correct']!r}"
+    if not mismatches(_numeric(erratum["printed"], binding), correct, tolerance):
+        return f"printed {erratum['printed']!r} is within {tolerance} of correct {erratum['correct']!r}: not an error"
+    return None
+
+
+def check_file(path, validator=None):
+    try:
+        case = load(path)
+    except FixtureError as error:
+        return CaseResult(Path(path).stem, str(path), problems=[str(error)])
+    problems = schema_errors(case, validator)
+    if problems:
+        return CaseResult(case.get("id", Path(path).stem) if isinstance(case, dict) else Path(path).stem,
+                          str(path), problems=[f"schema: {p}" for p in problems])
+    if case["id"] != Path(path).stem:
+        return CaseResult(case["id"], str(path), problems=[f"$.id: {case['id']!r} differs from the file name"])
+    return check_case(case, path)

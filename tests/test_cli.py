@@ -1,0 +1,54 @@
+"""The cnn-oracle command on the shipped fixtures and on broken ones."""
+
+import json
+import shutil
+
+from oracle import cli, fixtures, jsonfmt
+
+
+def test_fixtures_list_counts_every_document(capsys):
+    assert cli.main(["fixtures", "list"]) == 0
+    out = capsys.readouterr().out
+    for document in ("000_", "001_", "002_", "003_", "004_"):
+        assert document in out
+    assert "errata" in out
+
+
+def test_fixtures_check_passes_on_the_shipped_cases(capsys):
+    assert cli.main(["fixtures", "check"]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert " 0 failed" in last and "errata confirmed" in last
+
+
+def test_fixtures_check_reports_every_broken_case_and_goes_on(tmp_path, capsys):
+    source = fixtures.case_files()[0]
+    good = fixtures.load(source)
+    shutil.copy(source, tmp_path / source.name)
+    (tmp_path / "broken-json.json").write_text("{\"format\": ")
+    missing = {k: v for k, v in good.items() if k != "op"}
+    missing["id"] = "missing-op"
+    (tmp_path / "missing-op.json").write_text(json.dumps(missing))
+    wrong = json.loads(json.dumps(good))
+    wrong["id"] = "wrong-value"
+    first = next(iter(wrong["expected"]))
+    wrong["expected"][first] = _bump(wrong["expected"][first])
+    (tmp_path / "wrong-value.json").write_text(jsonfmt.dumps(wrong))
+
+    assert cli.main(["fixtures", "check", "--root", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "broken-json.json: " in out and "invalid JSON at line 1" in out
+    assert "missing-op" in out and "'op' is a required property" in out
+    assert f"wrong-value" in out and f"expected.{first}" in out
+    assert "1 passed, 3 failed" in out
+
+
+def test_fixtures_check_on_an_empty_folder_fails(tmp_path, capsys):
+    assert cli.main(["fixtures", "check", "--root", str(tmp_path)]) == 1
+
+
+def _bump(value):
+    if isinstance(value, list):
+        return [_bump(value[0])] + value[1:]
+    if isinstance(value, str):
+        return value + " + 1"
+    return (value or 0) + 1000
