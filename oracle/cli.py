@@ -54,8 +54,10 @@ def check(args):
                 print(f"       {result.file}: {problem}")
     values = sum(r.checked for r in results)
     errata = sum(r.errata for r in results)
-    print(f"\n{len(results) - len(failed)} passed, {len(failed)} failed: "
-          f"{values} expected values reproduced, {errata} errata confirmed")
+    print(
+        f"\n{len(results) - len(failed)} passed, {len(failed)} failed: "
+        f"{values} expected values checked, {errata} errata confirmed"
+    )
     return 1 if failed or not results else 0
 
 

@@ -37,7 +37,9 @@ def load(path):
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
-        raise FixtureError(f"{path}: invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}") from None
+        raise FixtureError(
+            f"{path}: invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
+        ) from None
     except OSError as error:
         raise FixtureError(f"{path}: cannot read: {error.strerror}") from None
 
@@ -117,7 +119,9 @@ def run_reference(case):
     """Outputs of the reference for this case (symbols bound to numbers)."""
     spec = registry.get(case["op"])
     binding = _binding(case)
-    inputs = {k: symbolic.substitute(v, binding) for k, v in case["inputs"].items()} if binding else case["inputs"]
+    inputs = (
+        {k: symbolic.substitute(v, binding) for k, v in case["inputs"].items()} if binding else case["inputs"]
+    )
     return spec.run_reference(inputs, case.get("params", {})), binding
 
 
@@ -163,13 +167,14 @@ def check_erratum(case, erratum, binding):
         return str(error)
     if not path.startswith("expected."):
         return "path must point into expected"
-    output = _STEP.match("." + path[len("expected."):]).group(1)
+    output = _STEP.match("." + path[len("expected.") :]).group(1)
     tolerance = tolerance_for(case, output)
     correct = _numeric(erratum["correct"], binding)
     if mismatches(_numeric(held, binding), correct, Tolerance(1e-12, 1e-12)):
         return f"the case holds {held!r} at this path, not the erratum's correct value {erratum['correct']!r}"
     if not mismatches(_numeric(erratum["printed"], binding), correct, tolerance):
-        return f"printed {erratum['printed']!r} is within {tolerance} of correct {erratum['correct']!r}: not an error"
+        printed = erratum["printed"]
+        return f"printed {printed!r} is within {tolerance} of correct {erratum['correct']!r}: not an error"
     return None
 
 
@@ -180,8 +185,13 @@ def check_file(path, validator=None):
         return CaseResult(Path(path).stem, str(path), problems=[str(error)])
     problems = schema_errors(case, validator)
     if problems:
-        return CaseResult(case.get("id", Path(path).stem) if isinstance(case, dict) else Path(path).stem,
-                          str(path), problems=[f"schema: {p}" for p in problems])
+        return CaseResult(
+            case.get("id", Path(path).stem) if isinstance(case, dict) else Path(path).stem,
+            str(path),
+            problems=[f"schema: {p}" for p in problems],
+        )
     if case["id"] != Path(path).stem:
-        return CaseResult(case["id"], str(path), problems=[f"$.id: {case['id']!r} differs from the file name"])
+        return CaseResult(
+            case["id"], str(path), problems=[f"$.id: {case['id']!r} differs from the file name"]
+        )
     return check_case(case, path)

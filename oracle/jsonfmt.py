@@ -4,7 +4,6 @@ rebuilds are byte-identical."""
 
 import json
 
-
 WIDTH = 88
 
 

@@ -45,7 +45,9 @@ class OpSpec:
         unknown = sorted(set(params) - set(self.params))
         if unknown:
             raise ValueError(f"op {self.name}: unknown param {', '.join(unknown)}")
-        required = [name for name, default in self.params.items() if default is REQUIRED and name not in params]
+        required = [
+            name for name, default in self.params.items() if default is REQUIRED and name not in params
+        ]
         if required:
             raise ValueError(f"op {self.name}: missing param {', '.join(required)}")
 
@@ -87,7 +89,9 @@ def _conv2d(inputs, params):
     stride, padding = params["stride"], params["padding"]
     bias = params["bias"] or ref.bias_mode(biases)  # absent: told by the shape of biases
     if bias != ref.bias_mode(biases):
-        raise ValueError(f"op conv2d: param bias is {bias!r} but biases has the shape of {ref.bias_mode(biases)!r} biases")
+        raise ValueError(
+            f"op conv2d: param bias is {bias!r} but biases has the shape of {ref.bias_mode(biases)!r} biases"
+        )
     out = {"y": ref.conv2d_forward(x, kernels, biases, stride, padding)}
     if "dy" in inputs:
         out["dx"], out["dkernels"], out["dbiases"] = ref.conv2d_backward(
@@ -145,9 +149,29 @@ _DENSE_IO = dict(
 )
 
 OPS = (
-    OpSpec("correlate2d", ("x", "k"), ("y",), _correlation(ref.correlate2d), params={"mode": "valid"}, samples=samples.correlation),
-    OpSpec("convolve2d", ("x", "k"), ("y",), _correlation(ref.convolve2d), params={"mode": "valid"}, samples=samples.correlation),
-    OpSpec("rot180", ("k",), ("y",), lambda inputs, params: {"y": ref.rot180(inputs["k"])}, samples=samples.rot180),
+    OpSpec(
+        "correlate2d",
+        ("x", "k"),
+        ("y",),
+        _correlation(ref.correlate2d),
+        params={"mode": "valid"},
+        samples=samples.correlation,
+    ),
+    OpSpec(
+        "convolve2d",
+        ("x", "k"),
+        ("y",),
+        _correlation(ref.convolve2d),
+        params={"mode": "valid"},
+        samples=samples.correlation,
+    ),
+    OpSpec(
+        "rot180",
+        ("k",),
+        ("y",),
+        lambda inputs, params: {"y": ref.rot180(inputs["k"])},
+        samples=samples.rot180,
+    ),
     OpSpec(
         "conv2d",
         ("x", "kernels", "biases"),
@@ -168,7 +192,12 @@ OPS = (
         samples=samples.reshape,
         gradients={"x": "dx"},
     ),
-    OpSpec("dense", reference=_dense_op(ref.dense_forward, ref.dense_backward), samples=samples.dense, **_DENSE_IO),
+    OpSpec(
+        "dense",
+        reference=_dense_op(ref.dense_forward, ref.dense_backward),
+        samples=samples.dense,
+        **_DENSE_IO,
+    ),
     OpSpec(
         "dense_batch",
         reference=_dense_op(ref.dense_batch_forward, ref.dense_batch_backward),
@@ -176,9 +205,24 @@ OPS = (
         batch_mean=("weights", "bias"),
         **_DENSE_IO,
     ),
-    OpSpec("sigmoid", reference=_activation(ref.sigmoid_forward, ref.sigmoid_backward), samples=samples.smooth_activation, **_ACTIVATION_IO),
-    OpSpec("tanh", reference=_activation(ref.tanh_forward, ref.tanh_backward), samples=samples.smooth_activation, **_ACTIVATION_IO),
-    OpSpec("relu", reference=_activation(ref.relu_forward, ref.relu_backward), samples=samples.kinked_activation, **_ACTIVATION_IO),
+    OpSpec(
+        "sigmoid",
+        reference=_activation(ref.sigmoid_forward, ref.sigmoid_backward),
+        samples=samples.smooth_activation,
+        **_ACTIVATION_IO,
+    ),
+    OpSpec(
+        "tanh",
+        reference=_activation(ref.tanh_forward, ref.tanh_backward),
+        samples=samples.smooth_activation,
+        **_ACTIVATION_IO,
+    ),
+    OpSpec(
+        "relu",
+        reference=_activation(ref.relu_forward, ref.relu_backward),
+        samples=samples.kinked_activation,
+        **_ACTIVATION_IO,
+    ),
     OpSpec(
         "leaky_relu",
         reference=_activation(ref.leaky_relu_forward, ref.leaky_relu_backward),
@@ -186,14 +230,24 @@ OPS = (
         samples=samples.leaky_relu,
         **_ACTIVATION_IO,
     ),
-    OpSpec("softmax", reference=_activation(ref.softmax_forward, ref.softmax_backward), samples=samples.vector_activation, **_ACTIVATION_IO),
+    OpSpec(
+        "softmax",
+        reference=_activation(ref.softmax_forward, ref.softmax_backward),
+        samples=samples.vector_activation,
+        **_ACTIVATION_IO,
+    ),
     OpSpec(
         "binary_cross_entropy",
         reference=_loss(ref.binary_cross_entropy, ref.binary_cross_entropy_prime),
         samples=samples.probability_loss,
         **_LOSS_IO,
     ),
-    OpSpec("sigmoid_bce", reference=_loss(ref.sigmoid_bce, ref.sigmoid_bce_prime, "z", "dz"), samples=samples.logit_loss, **_FUSED_IO),
+    OpSpec(
+        "sigmoid_bce",
+        reference=_loss(ref.sigmoid_bce, ref.sigmoid_bce_prime, "z", "dz"),
+        samples=samples.logit_loss,
+        **_FUSED_IO,
+    ),
     OpSpec("mse", reference=_loss(ref.mse, ref.mse_prime), samples=samples.regression_loss, **_LOSS_IO),
     OpSpec(
         "half_squared_error",
@@ -207,7 +261,12 @@ OPS = (
         samples=samples.categorical_loss,
         **_LOSS_IO,
     ),
-    OpSpec("softmax_cce", reference=_loss(ref.softmax_cce, ref.softmax_cce_prime, "z", "dz"), samples=samples.softmax_logit_loss, **_FUSED_IO),
+    OpSpec(
+        "softmax_cce",
+        reference=_loss(ref.softmax_cce, ref.softmax_cce_prime, "z", "dz"),
+        samples=samples.softmax_logit_loss,
+        **_FUSED_IO,
+    ),
     OpSpec(
         "maxpool2d",
         ("x",),
@@ -218,7 +277,9 @@ OPS = (
         samples=samples.maxpool2d,
         gradients={"x": "dx"},
     ),
-    OpSpec("sgd", ("param", "grad"), ("param",), _sgd, params={"learning_rate": REQUIRED}, samples=samples.sgd),
+    OpSpec(
+        "sgd", ("param", "grad"), ("param",), _sgd, params={"learning_rate": REQUIRED}, samples=samples.sgd
+    ),
     OpSpec(
         "rmsprop",
         ("param", "grad", "cache"),
@@ -238,7 +299,9 @@ OPS = (
         "dense_parameter_count",
         ("input_size", "output_size"),
         ("count",),
-        lambda inputs, params: {"count": ref.dense_parameter_count(inputs["input_size"], inputs["output_size"])},
+        lambda inputs, params: {
+            "count": ref.dense_parameter_count(inputs["input_size"], inputs["output_size"])
+        },
         samples=samples.dense_parameter_count,
     ),
 )

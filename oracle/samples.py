@@ -149,7 +149,10 @@ def maxpool2d(rng):
     window, stride = rng.randint(1, 3), rng.randint(1, 3)
     dims = (rng.randint(1, 2), rng.randint(window, 6), rng.randint(window, 6))
     out = (dims[0], (dims[1] - window) // stride + 1, (dims[2] - window) // stride + 1)
-    return {"x": _distinct(rng, dims, 2 * KINK_MARGIN), "dy": _array(rng, out)}, {"window": window, "stride": stride}
+    return {"x": _distinct(rng, dims, 2 * KINK_MARGIN), "dy": _array(rng, out)}, {
+        "window": window,
+        "stride": stride,
+    }
 
 
 def sgd(rng):
@@ -168,7 +171,10 @@ def rmsprop(rng):
 
 def accuracy(rng):
     n = rng.randint(1, 8)
-    return {"y_true": [rng.randint(0, 2) for _ in range(n)], "y_pred": [rng.randint(0, 2) for _ in range(n)]}, {}
+    return {
+        "y_true": [rng.randint(0, 2) for _ in range(n)],
+        "y_pred": [rng.randint(0, 2) for _ in range(n)],
+    }, {}
 
 
 def dense_parameter_count(rng):

@@ -27,9 +27,7 @@ def _check_layer(x, kernels, stride, padding):
     if isinstance(padding, bool) or not isinstance(padding, int) or padding < 0:
         raise ValueError(f"padding: must be a non-negative integer, got {padding!r}")
     if kernel_channels != channels:
-        raise ValueError(
-            f"kernels: {kernel_channels} channels per kernel but x has {channels} channels"
-        )
+        raise ValueError(f"kernels: {kernel_channels} channels per kernel but x has {channels} channels")
     if k_rows > height + 2 * padding or k_cols > width + 2 * padding:
         raise ValueError(
             f"kernels: kernel {k_rows}x{k_cols} is larger than the padded input "
@@ -92,7 +90,7 @@ def conv2d_backward(x, kernels, dy, stride=1, padding=0, bias="untied"):
         for j in range(channels):
             dx_padded[j] = add(dx_padded[j], convolve2d(dilated, kernels[i][j], "full"))
     dx = [
-        [row[padding:padding + width] for row in channel[padding:padding + height]]
+        [row[padding : padding + width] for row in channel[padding : padding + height]]
         for channel in dx_padded
     ]
     if bias == "tied":

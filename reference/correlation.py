@@ -76,9 +76,7 @@ def correlate2d(x, k, mode="valid", stride=1):
     return [
         [
             math.fsum(
-                x[r * stride + u][c * stride + v] * k[u][v]
-                for u in range(k_rows)
-                for v in range(k_cols)
+                x[r * stride + u][c * stride + v] * k[u][v] for u in range(k_rows) for v in range(k_cols)
             )
             for c in range(out_cols)
         ]

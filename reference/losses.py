@@ -12,7 +12,7 @@ formula's derivative at the clipped point, not the zero gradient of a clip.
 
 import math
 
-from .activations import softmax_forward, _sigmoid
+from .activations import _sigmoid, softmax_forward
 from .tensor import require_rank, require_same_shape
 
 PROBABILITY_EPSILON = 1e-12

@@ -24,8 +24,7 @@ def shape(array, name="array"):
     for i, item_shape in enumerate(inner):
         if item_shape != inner[0]:
             raise ValueError(
-                f"{name}: ragged list, {name}[0] has shape {inner[0]} "
-                f"but {name}[{i}] has shape {item_shape}"
+                f"{name}: ragged list, {name}[0] has shape {inner[0]} but {name}[{i}] has shape {item_shape}"
             )
     return (len(array),) + inner[0]
 
@@ -78,7 +77,7 @@ def unflatten(values, dims):
     if not dims:
         return values[0]
     step = math.prod(dims[1:])
-    return [unflatten(values[i * step:(i + 1) * step], dims[1:]) for i in range(dims[0])]
+    return [unflatten(values[i * step : (i + 1) * step], dims[1:]) for i in range(dims[0])]
 
 
 def add(a, b):

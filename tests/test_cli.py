@@ -24,7 +24,7 @@ def test_fixtures_check_reports_every_broken_case_and_goes_on(tmp_path, capsys):
     source = fixtures.case_files()[0]
     good = fixtures.load(source)
     shutil.copy(source, tmp_path / source.name)
-    (tmp_path / "broken-json.json").write_text("{\"format\": ")
+    (tmp_path / "broken-json.json").write_text('{"format": ')
     missing = {k: v for k, v in good.items() if k != "op"}
     missing["id"] = "missing-op"
     (tmp_path / "missing-op.json").write_text(json.dumps(missing))
@@ -38,7 +38,7 @@ def test_fixtures_check_reports_every_broken_case_and_goes_on(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "broken-json.json: " in out and "invalid JSON at line 1" in out
     assert "missing-op" in out and "'op' is a required property" in out
-    assert f"wrong-value" in out and f"expected.{first}" in out
+    assert "wrong-value" in out and f"expected.{first}" in out
     assert "1 passed, 3 failed" in out
 
 

@@ -17,11 +17,7 @@ DOCUMENTS = (
     "004_db874f8cea48463c.txt",
 )
 VALIDATOR = jsonschema.Draft202012Validator(fixtures.schema())
-ERRATA = [
-    (path, number)
-    for path in FILES
-    for number in range(len(fixtures.load(path).get("errata", [])))
-]
+ERRATA = [(path, number) for path in FILES for number in range(len(fixtures.load(path).get("errata", [])))]
 
 
 def _id(path):
@@ -67,6 +63,7 @@ def test_erratum_is_a_real_error(path, number):
 
 # The checker itself must be able to fail.
 
+
 def _first_numeric_case():
     for path in FILES:
         case = fixtures.load(path)
@@ -86,16 +83,30 @@ def test_wrong_expected_value_is_reported_with_its_location():
 def test_erratum_that_is_not_an_error_fails():
     case = copy.deepcopy(_first_numeric_case())
     correct = case["expected"]["y"][0][0]
-    case["errata"] = [{"path": "expected.y[0][0]", "printed": correct, "correct": correct,
-                       "kind": "arithmetic", "note": "not an error"}]
+    case["errata"] = [
+        {
+            "path": "expected.y[0][0]",
+            "printed": correct,
+            "correct": correct,
+            "kind": "arithmetic",
+            "note": "not an error",
+        }
+    ]
     result = fixtures.check_case(case)
     assert any("not an error" in problem for problem in result.problems)
 
 
 def test_erratum_whose_correct_value_is_not_in_the_case_fails():
     case = copy.deepcopy(_first_numeric_case())
-    case["errata"] = [{"path": "expected.y[0][0]", "printed": 100, "correct": 99,
-                       "kind": "arithmetic", "note": "correct value not held"}]
+    case["errata"] = [
+        {
+            "path": "expected.y[0][0]",
+            "printed": 100,
+            "correct": 99,
+            "kind": "arithmetic",
+            "note": "correct value not held",
+        }
+    ]
     assert not fixtures.check_case(case).ok
 
 

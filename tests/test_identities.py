@@ -18,7 +18,9 @@ small_int = st.integers(-5, 5)
 
 def matrices(min_rows=1, max_rows=5, min_cols=1, max_cols=5):
     return st.tuples(st.integers(min_rows, max_rows), st.integers(min_cols, max_cols)).flatmap(
-        lambda dims: st.lists(st.lists(small_int, min_size=dims[1], max_size=dims[1]), min_size=dims[0], max_size=dims[0])
+        lambda dims: st.lists(
+            st.lists(small_int, min_size=dims[1], max_size=dims[1]), min_size=dims[0], max_size=dims[0]
+        )
     )
 
 
@@ -77,7 +79,10 @@ def conv_layers(draw, stride_padding=True):
     width = draw(st.integers(max(1, k_cols - 2 * padding), 7))
     x = draw(arrays((channels, height, width)))
     kernels = draw(arrays((depth, channels, k_rows, k_cols)))
-    out = ref.output_size(height, k_rows, "valid", stride, padding), ref.output_size(width, k_cols, "valid", stride, padding)
+    out = (
+        ref.output_size(height, k_rows, "valid", stride, padding),
+        ref.output_size(width, k_cols, "valid", stride, padding),
+    )
     dy = draw(arrays((depth,) + out))
     return x, kernels, dy, stride, padding
 
@@ -139,7 +144,9 @@ def test_dense_batch_gradients_are_the_mean_of_per_sample_gradients(batch, n_in,
     for o in range(n_out):
         assert math.isclose(dbias[o], sum(s[2][o] for s in singles) / batch, rel_tol=1e-15, abs_tol=1e-15)
         for i in range(n_in):
-            assert math.isclose(dweights[o][i], sum(s[1][o][i] for s in singles) / batch, rel_tol=1e-15, abs_tol=1e-15)
+            assert math.isclose(
+                dweights[o][i], sum(s[1][o][i] for s in singles) / batch, rel_tol=1e-15, abs_tol=1e-15
+            )
 
 
 @given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.data())
@@ -150,12 +157,18 @@ def test_reshape_round_trip(c, h, w, data):
     assert ref.reshape_backward(flat, [c, h, w]) == x
 
 
-@given(st.integers(1, 3), st.integers(1, 3), st.integers(2, 6), st.integers(2, 6), st.randoms(use_true_random=False))
+@given(
+    st.integers(1, 3),
+    st.integers(1, 3),
+    st.integers(2, 6),
+    st.integers(2, 6),
+    st.randoms(use_true_random=False),
+)
 def test_maxpool_backward_is_the_adjoint_of_the_selection(window, stride, height, width, rng):
     height, width = max(height, window), max(width, window)
     values = list(range(height * width))
     rng.shuffle(values)  # distinct: no ties
-    x = [[values[r * width:(r + 1) * width] for r in range(height)]]
+    x = [[values[r * width : (r + 1) * width] for r in range(height)]]
     y, argmax = ref.maxpool2d_forward(x, window, stride)
     dy = [[[rng.randint(-3, 3) for _ in row] for row in y[0]]]
     dx = ref.maxpool2d_backward(dy, argmax, (1, height, width))
@@ -190,7 +203,9 @@ def test_fused_softmax_cce_gradient_is_the_chain_rule(z, data):
 def test_half_squared_error_is_n_over_two_times_mse(y_pred, data):
     y_true = data.draw(st.lists(st.floats(-4, 4), min_size=len(y_pred), max_size=len(y_pred)))
     n = len(y_pred)
-    assert math.isclose(ref.half_squared_error(y_true, y_pred), n / 2 * ref.mse(y_true, y_pred), rel_tol=1e-12, abs_tol=1e-15)
+    assert math.isclose(
+        ref.half_squared_error(y_true, y_pred), n / 2 * ref.mse(y_true, y_pred), rel_tol=1e-12, abs_tol=1e-15
+    )
 
 
 def test_sgd_update():

@@ -7,12 +7,7 @@ from oracle import gradcheck, registry, samples
 from oracle.tolerance import FINITE_DIFFERENCE, mismatches, worst
 
 SEEDS = range(8)
-CASES = [
-    (spec.name, name, seed)
-    for spec in registry.OPS
-    for name in spec.gradients
-    for seed in SEEDS
-]
+CASES = [(spec.name, name, seed) for spec in registry.OPS for name in spec.gradients for seed in SEEDS]
 
 
 @pytest.mark.parametrize("op, argument, seed", CASES, ids=[f"{o}-{a}-{s}" for o, a, s in CASES])

@@ -11,12 +11,15 @@ def test_parse_and_evaluate():
     assert symbolic.parse("b11 + k11*x11") == [(1.0, ["b11"]), (1.0, ["k11", "x11"])]
 
 
-@pytest.mark.parametrize("text, problem", [
-    ("a +", "ends without a factor"),
-    ("a * * b", "where a factor belongs"),
-    ("a b", "missing operator"),
-    ("a / b", "unexpected character"),
-])
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("a +", "ends without a factor"),
+        ("a * * b", "where a factor belongs"),
+        ("a b", "missing operator"),
+        ("a / b", "unexpected character"),
+    ],
+)
 def test_malformed_polynomials_are_named(text, problem):
     with pytest.raises(ValueError, match=problem):
         symbolic.parse(text)
