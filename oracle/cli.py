@@ -9,10 +9,6 @@ import jsonschema
 from . import __version__, fixtures
 
 
-def _documents(results_and_cases):
-    return sorted({case["source"]["document"] for _, case in results_and_cases if case})
-
-
 def _load_all(paths):
     """(path, case or None) for every file; unreadable files are reported later."""
     loaded = []

@@ -4,7 +4,6 @@ A check never stops at the first bad case: every problem becomes a
 CaseResult naming the file, the JSON path and what is wrong.
 """
 
-import importlib.util
 import json
 import re
 from dataclasses import dataclass, field
@@ -17,11 +16,13 @@ FORMAT = "cnn-oracle-fixture/1"
 
 
 def fixtures_dir():
-    """The fixtures/ folder shipped with the package (a data-only package)."""
-    spec = importlib.util.find_spec("fixtures")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the fixtures data package is not installed")
-    return Path(next(iter(spec.submodule_search_locations)))
+    """The fixture folder: oracle/fixtures in an installed wheel, the
+    repository's fixtures/ in a source checkout or editable install."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "fixtures", here.parent / "fixtures"):
+        if (candidate / "schema.json").is_file():
+            return candidate
+    raise RuntimeError(f"no fixtures folder with schema.json next to {here}")
 
 
 def schema():
@@ -100,7 +101,7 @@ class CaseResult:
         return not self.problems
 
 
-def _binding(case):
+def symbol_binding(case):
     names = set().union(*(symbolic.symbols_in(value) for value in case["inputs"].values()))
     return symbolic.bind(names, seed=case["id"]) if names else None
 
@@ -118,7 +119,7 @@ def _count(array):
 def run_reference(case):
     """Outputs of the reference for this case (symbols bound to numbers)."""
     spec = registry.get(case["op"])
-    binding = _binding(case)
+    binding = symbol_binding(case)
     inputs = (
         {k: symbolic.substitute(v, binding) for k, v in case["inputs"].items()} if binding else case["inputs"]
     )

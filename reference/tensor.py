@@ -82,7 +82,3 @@ def unflatten(values, dims):
 
 def add(a, b):
     return elementwise(lambda u, v: u + v, a, b)
-
-
-def dot(u, v):
-    return math.fsum(a * b for a, b in zip(u, v))

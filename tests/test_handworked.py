@@ -57,7 +57,7 @@ def test_reference_reproduces_case(path):
 @pytest.mark.parametrize("path, number", ERRATA, ids=[f"{p.stem}-{n}" for p, n in ERRATA])
 def test_erratum_is_a_real_error(path, number):
     case = fixtures.load(path)
-    binding = fixtures._binding(case)
+    binding = fixtures.symbol_binding(case)
     assert fixtures.check_erratum(case, case["errata"][number], binding) is None
 
 
