@@ -9,8 +9,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import registry, symbolic
-from .tolerance import Tolerance, mismatches, worst
+from . import engines, registry, symbolic
+from .tolerance import Tolerance, compare
 
 FORMAT = "cnn-oracle-fixture/1"
 
@@ -110,29 +110,24 @@ def _numeric(array, binding):
     return symbolic.evaluate_all(array, binding) if binding else array
 
 
-def _count(array):
-    if isinstance(array, list):
-        return sum(_count(item) for item in array)
-    return 0 if array is None else 1
-
-
-def run_reference(case):
-    """Outputs of the reference for this case (symbols bound to numbers)."""
+def run_case(case, engine="reference", **options):
+    """Outputs of `engine` for this case (symbols bound to numbers), and the
+    binding. options: dtype, device (see oracle.engines.run)."""
     spec = registry.get(case["op"])
     binding = symbol_binding(case)
-    inputs = (
-        {k: symbolic.substitute(v, binding) for k, v in case["inputs"].items()} if binding else case["inputs"]
-    )
-    return spec.run_reference(inputs, case.get("params", {})), binding
+    inputs = case["inputs"]
+    if binding:
+        inputs = {k: symbolic.substitute(v, binding) for k, v in inputs.items()}
+    return engines.run(spec, engine, inputs, case.get("params", {}), **options), binding
 
 
-def check_case(case, file="<memory>"):
-    """Compare the reference with every expected value and confirm every erratum."""
+def check_case(case, file="<memory>", engine="reference", **options):
+    """Compare `engine` with every expected value and confirm every erratum."""
     result = CaseResult(case.get("id", "?"), str(file), case.get("op", "?"))
     try:
-        outputs, binding = run_reference(case)
+        outputs, binding = run_case(case, engine, **options)
     except (ValueError, KeyError, TypeError) as error:
-        result.problems.append(f"op {result.op}: the reference rejected the case: {error}")
+        result.problems.append(f"op {result.op}: the {engine} engine rejected the case: {error}")
         return result
     spec = registry.get(case["op"])
     for name, expected in case["expected"].items():
@@ -143,12 +138,10 @@ def check_case(case, file="<memory>"):
             result.problems.append(f"expected.{name}: not produced (backward outputs need input dy)")
             continue
         tolerance = tolerance_for(case, name)
-        found = mismatches(outputs[name], _numeric(expected, binding), tolerance)
-        result.checked += _count(expected)
-        if found:
-            result.problems.append(
-                f"{worst(found).describe('expected.' + name)}; {len(found)} element(s) outside {tolerance}"
-            )
+        comparison = compare(outputs[name], _numeric(expected, binding), tolerance)
+        result.checked += comparison.checked
+        if not comparison.ok:
+            result.problems.append(f"{comparison.describe('expected.' + name)} ({tolerance})")
     for number, erratum in enumerate(case.get("errata", [])):
         problem = check_erratum(case, erratum, binding)
         if problem:
@@ -171,9 +164,9 @@ def check_erratum(case, erratum, binding):
     output = _STEP.match("." + path[len("expected.") :]).group(1)
     tolerance = tolerance_for(case, output)
     correct = _numeric(erratum["correct"], binding)
-    if mismatches(_numeric(held, binding), correct, Tolerance(1e-12, 1e-12)):
+    if not compare(correct, _numeric(held, binding), Tolerance(1e-12, 1e-12)).ok:
         return f"the case holds {held!r} at this path, not the erratum's correct value {erratum['correct']!r}"
-    if not mismatches(_numeric(erratum["printed"], binding), correct, tolerance):
+    if compare(_numeric(erratum["printed"], binding), correct, tolerance).ok:
         printed = erratum["printed"]
         return f"printed {printed!r} is within {tolerance} of correct {erratum['correct']!r}: not an error"
     return None

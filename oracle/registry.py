@@ -1,18 +1,21 @@
 """One record per operation: its name in fixtures, its arguments and
-outputs, and the engines that compute it.
+outputs, its sample inputs, and the engines that compute it.
 
-Every engine has one calling convention, `run(inputs, params) -> outputs`,
-with inputs, params and outputs as dicts of the fixture format (see
-fixtures/README.md). Backward outputs are produced when `dy` is given.
-Adding an op means adding one OpSpec here; the tests and the CLI iterate
-over this registry.
+Every engine is called the same way, `run(inputs, params) -> outputs`,
+with the names of the fixture format (fixtures/README.md); backward
+outputs appear when `dy` is given. The reference, NumPy and scipy engines
+share one adapter per op, built over a backend module with the same
+function names (reference, oracle.numpy_ops, oracle.scipy_ops); the torch
+engine takes a forward function and gets gradients from autograd.
+Adding an op means adding one OpSpec here; tests and the CLI iterate over
+this registry.
 """
 
 from dataclasses import dataclass, field
 
 import reference as ref
 
-from . import samples
+from . import kinks, numpy_ops, samples, scipy_ops, torch_ops
 
 REQUIRED = object()  # a param default meaning: the case must give it
 
@@ -22,10 +25,10 @@ class OpSpec:
     name: str
     inputs: tuple  # required inputs
     outputs: tuple  # every output the op can produce
-    reference: object  # run(inputs, params) -> outputs
+    reference: object  # run(inputs, params) -> outputs, on nested lists
     optional_inputs: tuple = ()
     params: dict = field(default_factory=dict)  # name -> default, or REQUIRED
-    samples: object = None  # samples.X: random.Random -> (inputs, params)
+    samples: object = None  # samples.X(rng, batch) -> (inputs, params)
     # Differentiable inputs -> the output that holds the gradient of `forward`
     # (contracted with the upstream gradient dy, or a scalar loss) w.r.t. them.
     gradients: dict = field(default_factory=dict)
@@ -33,6 +36,18 @@ class OpSpec:
     # Inputs whose gradient is the mean over the batch (axis 0 of x), as in
     # document 004's dW = 1/m dZ A^T, rather than the sum.
     batch_mean: tuple = ()
+    # Per-sample inputs that take a leading batch axis when the op runs on a
+    # batch; the other inputs are shared, and their gradients are summed.
+    batch_inputs: tuple = ()
+    # kink_distance(inputs, params): how far the inputs are from a point where
+    # the op is not differentiable (ReLU at 0, tied pooling maxima).
+    kink_distance: object = None
+    # Outputs are sums of products (conv, dense, correlation): agreement is
+    # judged with an error bound that grows with the magnitudes summed.
+    accumulates: bool = False
+    numpy: object = None
+    scipy: object = None
+    torch: object = None  # forward(tensors, params) -> outputs, gradients by autograd
 
     def check_call(self, inputs, params):
         """Raise ValueError naming any missing or unknown argument or param."""
@@ -58,89 +73,159 @@ class OpSpec:
         self.check_call(inputs, params)
         return self.reference(inputs, self.with_defaults(params))
 
+    @property
+    def engines(self):
+        """The engines that implement this op, reference first."""
+        return ("reference",) + tuple(e for e in ("numpy", "scipy", "torch") if getattr(self, e) is not None)
 
-def _activation(forward, backward):
+    @property
+    def summed_outputs(self):
+        """Gradients of shared inputs: summed over the samples of a batch."""
+        return tuple(out for name, out in self.gradients.items() if name not in self.batch_inputs)
+
+
+# ---- adapters over a backend module (reference, numpy_ops or scipy_ops) ----
+
+
+# Backend functions are looked up at call time, so a test can replace one.
+
+
+def _activation(backend, name):
     def run(inputs, params):
-        out = {"y": forward(inputs["x"], **params)}
+        out = {"y": getattr(backend, f"{name}_forward")(inputs["x"], **params)}
         if "dy" in inputs:
-            out["dx"] = backward(inputs["x"], inputs["dy"], **params)
+            out["dx"] = getattr(backend, f"{name}_backward")(inputs["x"], inputs["dy"], **params)
         return out
 
     return run
 
 
-def _loss(loss, prime, prediction="y_pred", gradient="dy_pred"):
+def _loss(backend, name, prediction="y_pred", gradient="dy_pred"):
     def run(inputs, params):
         args = (inputs["y_true"], inputs[prediction])
-        return {"loss": loss(*args), gradient: prime(*args)}
+        return {"loss": getattr(backend, name)(*args), gradient: getattr(backend, f"{name}_prime")(*args)}
 
     return run
 
 
-def _correlation(function):
+def _correlation(backend, name):
     def run(inputs, params):
-        return {"y": function(inputs["x"], inputs["k"], params["mode"])}
+        return {"y": getattr(backend, name)(inputs["x"], inputs["k"], params["mode"])}
 
     return run
 
 
-def _conv2d(inputs, params):
-    x, kernels, biases = inputs["x"], inputs["kernels"], inputs["biases"]
-    stride, padding = params["stride"], params["padding"]
-    bias = params["bias"] or ref.bias_mode(biases)  # absent: told by the shape of biases
-    if bias != ref.bias_mode(biases):
-        raise ValueError(
-            f"op conv2d: param bias is {bias!r} but biases has the shape of {ref.bias_mode(biases)!r} biases"
-        )
-    out = {"y": ref.conv2d_forward(x, kernels, biases, stride, padding)}
-    if "dy" in inputs:
-        out["dx"], out["dkernels"], out["dbiases"] = ref.conv2d_backward(
-            x, kernels, inputs["dy"], stride, padding, bias
-        )
-    return out
-
-
-def _reshape(inputs, params):
-    out = {"y": ref.reshape_forward(inputs["x"], params["shape"])}
-    if "dy" in inputs:
-        out["dx"] = ref.reshape_backward(inputs["dy"], list(ref.shape(inputs["x"], "x")))
-    return out
-
-
-def _dense_op(forward, backward):
-    def run(inputs, params):
-        x, weights = inputs["x"], inputs["weights"]
-        out = {"y": forward(x, weights, inputs["bias"])}
+def _conv2d(backend):
+    def run(inputs, params, **options):
+        x, kernels, biases = inputs["x"], inputs["kernels"], inputs["biases"]
+        stride, padding = params["stride"], params["padding"]
+        shaped_as = backend.bias_mode(biases)
+        bias = params["bias"] or shaped_as  # absent: told by the shape of biases
+        if bias != shaped_as:
+            raise ValueError(
+                f"op conv2d: param bias is {bias!r} but biases has the shape of {shaped_as!r} biases"
+            )
+        out = {"y": backend.conv2d_forward(x, kernels, biases, stride, padding)}
         if "dy" in inputs:
-            out["dx"], out["dweights"], out["dbias"] = backward(x, weights, inputs["dy"])
+            out["dx"], out["dkernels"], out["dbiases"] = backend.conv2d_backward(
+                x, kernels, inputs["dy"], stride, padding, bias, **options
+            )
         return out
 
     return run
 
 
-def _maxpool2d(inputs, params):
-    x = inputs["x"]
-    y, argmax = ref.maxpool2d_forward(x, params["window"], params["stride"])
-    out = {"y": y, "argmax": argmax}
-    if "dy" in inputs:
-        out["dx"] = ref.maxpool2d_backward(inputs["dy"], argmax, ref.shape(x, "x"))
-    return out
+def _reshape(backend):
+    def run(inputs, params):
+        out = {"y": backend.reshape_forward(inputs["x"], params["shape"])}
+        if "dy" in inputs:
+            out["dx"] = backend.reshape_backward(inputs["dy"], list(backend.shape(inputs["x"], "x")))
+        return out
+
+    return run
 
 
-def _sgd(inputs, params):
-    return {"param": ref.sgd(inputs["param"], inputs["grad"], params["learning_rate"])}
+def _dense(backend, name):
+    def run(inputs, params, **options):
+        x, weights = inputs["x"], inputs["weights"]
+        out = {"y": getattr(backend, f"{name}_forward")(x, weights, inputs["bias"])}
+        if "dy" in inputs:
+            backward = getattr(backend, f"{name}_backward")
+            out["dx"], out["dweights"], out["dbias"] = backward(x, weights, inputs["dy"], **options)
+        return out
+
+    return run
 
 
-def _rmsprop(inputs, params):
-    param, cache = ref.rmsprop(inputs["param"], inputs["grad"], inputs["cache"], **params)
-    return {"param": param, "cache": cache}
+def _maxpool2d(backend):
+    def run(inputs, params):
+        x = inputs["x"]
+        y, argmax = backend.maxpool2d_forward(x, params["window"], params["stride"])
+        out = {"y": y, "argmax": argmax}
+        if "dy" in inputs:
+            out["dx"] = backend.maxpool2d_backward(inputs["dy"], argmax, backend.shape(x, "x"))
+        return out
+
+    return run
 
 
-_ACTIVATION_IO = dict(inputs=("x",), optional_inputs=("dy",), outputs=("y", "dx"), gradients={"x": "dx"})
-_LOSS_IO = dict(
-    inputs=("y_true", "y_pred"), outputs=("loss", "dy_pred"), gradients={"y_pred": "dy_pred"}, forward="loss"
+def _rot180(backend):
+    return lambda inputs, params: {"y": backend.rot180(inputs["k"])}
+
+
+def _sgd(backend):
+    return lambda inputs, params: {
+        "param": backend.sgd(inputs["param"], inputs["grad"], params["learning_rate"])
+    }
+
+
+def _rmsprop(backend):
+    def run(inputs, params):
+        param, cache = backend.rmsprop(inputs["param"], inputs["grad"], inputs["cache"], **params)
+        return {"param": param, "cache": cache}
+
+    return run
+
+
+def _accuracy(backend):
+    return lambda inputs, params: {"accuracy": backend.accuracy(inputs["y_true"], inputs["y_pred"])}
+
+
+def _parameter_count(backend):
+    return lambda inputs, params: {
+        "count": backend.dense_parameter_count(inputs["input_size"], inputs["output_size"])
+    }
+
+
+def _engines(build, *args, scipy=False):
+    """reference= and numpy= (and scipy=) adapters built from one builder."""
+    engines = {"reference": build(ref, *args), "numpy": build(numpy_ops, *args)}
+    if scipy:
+        engines["scipy"] = build(scipy_ops, *args)
+    return engines
+
+
+_ACTIVATION_IO = dict(
+    inputs=("x",),
+    optional_inputs=("dy",),
+    outputs=("y", "dx"),
+    gradients={"x": "dx"},
+    batch_inputs=("x", "dy"),
 )
-_FUSED_IO = dict(inputs=("y_true", "z"), outputs=("loss", "dz"), gradients={"z": "dz"}, forward="loss")
+_LOSS_IO = dict(
+    inputs=("y_true", "y_pred"),
+    outputs=("loss", "dy_pred"),
+    gradients={"y_pred": "dy_pred"},
+    forward="loss",
+    batch_inputs=("y_true", "y_pred"),
+)
+_FUSED_IO = dict(
+    inputs=("y_true", "z"),
+    outputs=("loss", "dz"),
+    gradients={"z": "dz"},
+    forward="loss",
+    batch_inputs=("y_true", "z"),
+)
 _DENSE_IO = dict(
     inputs=("x", "weights", "bias"),
     optional_inputs=("dy",),
@@ -148,161 +233,157 @@ _DENSE_IO = dict(
     gradients={"x": "dx", "weights": "dweights", "bias": "dbias"},
 )
 
+
+def _activation_spec(name, samples_for, **extra):
+    return OpSpec(
+        name,
+        **_engines(_activation, name),
+        samples=samples_for,
+        torch=getattr(torch_ops, name),
+        **_ACTIVATION_IO,
+        **extra,
+    )
+
+
+def _loss_spec(name, samples_for, io, **adapter_names):
+    return OpSpec(
+        name,
+        **_engines(_loss, name, *adapter_names.values()),
+        samples=samples_for,
+        torch=getattr(torch_ops, name),
+        **io,
+    )
+
+
 OPS = (
     OpSpec(
         "correlate2d",
         ("x", "k"),
         ("y",),
-        _correlation(ref.correlate2d),
+        **_engines(_correlation, "correlate2d", scipy=True),
         params={"mode": "valid"},
         samples=samples.correlation,
+        batch_inputs=("x",),
+        accumulates=True,
+        torch=torch_ops.correlate2d,
     ),
     OpSpec(
         "convolve2d",
         ("x", "k"),
         ("y",),
-        _correlation(ref.convolve2d),
+        **_engines(_correlation, "convolve2d", scipy=True),
         params={"mode": "valid"},
         samples=samples.correlation,
+        batch_inputs=("x",),
+        accumulates=True,
+        torch=torch_ops.convolve2d,
     ),
-    OpSpec(
-        "rot180",
-        ("k",),
-        ("y",),
-        lambda inputs, params: {"y": ref.rot180(inputs["k"])},
-        samples=samples.rot180,
-    ),
+    OpSpec("rot180", ("k",), ("y",), **_engines(_rot180), samples=samples.rot180, torch=torch_ops.rot180),
     OpSpec(
         "conv2d",
         ("x", "kernels", "biases"),
         ("y", "dx", "dkernels", "dbiases"),
-        _conv2d,
+        **_engines(_conv2d, scipy=True),
         optional_inputs=("dy",),
         params={"stride": 1, "padding": 0, "bias": None},
         samples=samples.conv2d,
         gradients={"x": "dx", "kernels": "dkernels", "biases": "dbiases"},
+        batch_inputs=("x", "dy"),
+        accumulates=True,
+        torch=torch_ops.conv2d,
     ),
     OpSpec(
         "reshape",
         ("x",),
         ("y", "dx"),
-        _reshape,
+        **_engines(_reshape),
         optional_inputs=("dy",),
         params={"shape": REQUIRED},
         samples=samples.reshape,
         gradients={"x": "dx"},
+        batch_inputs=("x", "dy"),
+        torch=torch_ops.reshape,
     ),
     OpSpec(
         "dense",
-        reference=_dense_op(ref.dense_forward, ref.dense_backward),
+        **_engines(_dense, "dense"),
         samples=samples.dense,
+        batch_inputs=("x", "dy"),
+        accumulates=True,
+        torch=torch_ops.dense,
         **_DENSE_IO,
     ),
     OpSpec(
         "dense_batch",
-        reference=_dense_op(ref.dense_batch_forward, ref.dense_batch_backward),
+        **_engines(_dense, "dense_batch"),
         samples=samples.dense_batch,
         batch_mean=("weights", "bias"),
+        accumulates=True,
+        torch=torch_ops.dense,
         **_DENSE_IO,
     ),
-    OpSpec(
-        "sigmoid",
-        reference=_activation(ref.sigmoid_forward, ref.sigmoid_backward),
-        samples=samples.smooth_activation,
-        **_ACTIVATION_IO,
-    ),
-    OpSpec(
-        "tanh",
-        reference=_activation(ref.tanh_forward, ref.tanh_backward),
-        samples=samples.smooth_activation,
-        **_ACTIVATION_IO,
-    ),
-    OpSpec(
-        "relu",
-        reference=_activation(ref.relu_forward, ref.relu_backward),
-        samples=samples.kinked_activation,
-        **_ACTIVATION_IO,
-    ),
-    OpSpec(
+    _activation_spec("sigmoid", samples.smooth_activation),
+    _activation_spec("tanh", samples.smooth_activation),
+    _activation_spec("relu", samples.kinked_activation, kink_distance=kinks.zero_crossing),
+    _activation_spec(
         "leaky_relu",
-        reference=_activation(ref.leaky_relu_forward, ref.leaky_relu_backward),
+        samples.leaky_relu,
         params={"slope": ref.LEAKY_RELU_SLOPE},
-        samples=samples.leaky_relu,
-        **_ACTIVATION_IO,
+        kink_distance=kinks.zero_crossing,
     ),
-    OpSpec(
-        "softmax",
-        reference=_activation(ref.softmax_forward, ref.softmax_backward),
-        samples=samples.vector_activation,
-        **_ACTIVATION_IO,
-    ),
-    OpSpec(
-        "binary_cross_entropy",
-        reference=_loss(ref.binary_cross_entropy, ref.binary_cross_entropy_prime),
-        samples=samples.probability_loss,
-        **_LOSS_IO,
-    ),
-    OpSpec(
-        "sigmoid_bce",
-        reference=_loss(ref.sigmoid_bce, ref.sigmoid_bce_prime, "z", "dz"),
-        samples=samples.logit_loss,
-        **_FUSED_IO,
-    ),
-    OpSpec("mse", reference=_loss(ref.mse, ref.mse_prime), samples=samples.regression_loss, **_LOSS_IO),
-    OpSpec(
-        "half_squared_error",
-        reference=_loss(ref.half_squared_error, ref.half_squared_error_prime),
-        samples=samples.regression_loss,
-        **_LOSS_IO,
-    ),
-    OpSpec(
-        "categorical_cross_entropy",
-        reference=_loss(ref.categorical_cross_entropy, ref.categorical_cross_entropy_prime),
-        samples=samples.categorical_loss,
-        **_LOSS_IO,
-    ),
-    OpSpec(
-        "softmax_cce",
-        reference=_loss(ref.softmax_cce, ref.softmax_cce_prime, "z", "dz"),
-        samples=samples.softmax_logit_loss,
-        **_FUSED_IO,
-    ),
+    _activation_spec("softmax", samples.vector_activation),
+    _loss_spec("binary_cross_entropy", samples.probability_loss, _LOSS_IO),
+    _loss_spec("sigmoid_bce", samples.logit_loss, _FUSED_IO, prediction="z", gradient="dz"),
+    _loss_spec("mse", samples.regression_loss, _LOSS_IO),
+    _loss_spec("half_squared_error", samples.regression_loss, _LOSS_IO),
+    _loss_spec("categorical_cross_entropy", samples.categorical_loss, _LOSS_IO),
+    _loss_spec("softmax_cce", samples.softmax_logit_loss, _FUSED_IO, prediction="z", gradient="dz"),
     OpSpec(
         "maxpool2d",
         ("x",),
         ("y", "argmax", "dx"),
-        _maxpool2d,
+        **_engines(_maxpool2d),
         optional_inputs=("dy",),
         params={"window": REQUIRED, "stride": REQUIRED},
         samples=samples.maxpool2d,
         gradients={"x": "dx"},
+        kink_distance=kinks.pooling_tie,
+        batch_inputs=("x", "dy"),
+        torch=torch_ops.maxpool2d,
     ),
     OpSpec(
-        "sgd", ("param", "grad"), ("param",), _sgd, params={"learning_rate": REQUIRED}, samples=samples.sgd
+        "sgd",
+        ("param", "grad"),
+        ("param",),
+        **_engines(_sgd),
+        params={"learning_rate": REQUIRED},
+        samples=samples.sgd,
+        torch=torch_ops.sgd,
     ),
     OpSpec(
         "rmsprop",
         ("param", "grad", "cache"),
         ("param", "cache"),
-        _rmsprop,
+        **_engines(_rmsprop),
         params={"learning_rate": REQUIRED, "rho": 0.9, "epsilon": 1e-7},
         samples=samples.rmsprop,
+        torch=torch_ops.rmsprop,
     ),
     OpSpec(
         "accuracy",
         ("y_true", "y_pred"),
         ("accuracy",),
-        lambda inputs, params: {"accuracy": ref.accuracy(inputs["y_true"], inputs["y_pred"])},
+        **_engines(_accuracy),
         samples=samples.accuracy,
+        torch=torch_ops.accuracy,
     ),
     OpSpec(
         "dense_parameter_count",
         ("input_size", "output_size"),
         ("count",),
-        lambda inputs, params: {
-            "count": ref.dense_parameter_count(inputs["input_size"], inputs["output_size"])
-        },
+        **_engines(_parameter_count),
         samples=samples.dense_parameter_count,
+        torch=torch_ops.dense_parameter_count,
     ),
 )
 

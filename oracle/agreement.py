@@ -1,0 +1,68 @@
+"""Engine agreement: one op, one engine against the float64 reference,
+every output compared under the tolerance policy of oracle.tolerance."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import engines
+from .tolerance import AGREEMENT, Comparison, accumulation_bound, compare
+
+
+@dataclass(frozen=True)
+class OutputAgreement:
+    op: str
+    engine: str
+    output: str
+    direction: str  # "forward" or "backward"
+    comparison: Comparison
+    max_abs_error: float
+    max_rel_error: float
+
+    @property
+    def ok(self):
+        return self.comparison.ok
+
+    def describe(self):
+        where = self.comparison.describe(self.output)
+        return f"op {self.op}, {self.engine} vs reference, {self.direction} {where}"
+
+
+def _absolute(inputs):
+    return {name: np.abs(np.asarray(value, dtype=float)) for name, value in inputs.items()}
+
+
+def _largest_size(inputs):
+    return max(np.asarray(value).size for value in inputs.values())
+
+
+def _errors(got, expected):
+    got, expected = np.asarray(got, dtype=float), np.asarray(expected, dtype=float)
+    if got.shape != expected.shape or got.size == 0:
+        return np.inf, np.inf
+    error = np.abs(got - expected)
+    scale = np.abs(expected)
+    relative = np.where(scale > 0, error / np.where(scale > 0, scale, 1.0), np.where(error > 0, np.inf, 0.0))
+    return float(error.max()), float(relative.max())
+
+
+def agree(spec, engine, inputs, params, batched=False, dtype="float64", device="cpu"):
+    """OutputAgreement for every output of `engine` on these inputs."""
+    expected = engines.run(spec, "reference", inputs, params, batched)
+    got = engines.run(spec, engine, inputs, params, batched, dtype=np.dtype(dtype), device=device)
+    magnitude = (
+        engines.run(spec, "reference", _absolute(inputs), params, batched) if spec.accumulates else None
+    )
+    results = []
+    for name, reference_value in expected.items():
+        bound = 0.0
+        if magnitude is not None and name != "argmax":
+            bound = accumulation_bound(magnitude[name], _largest_size(inputs), dtype)
+        comparison = compare(got.get(name), reference_value, AGREEMENT[dtype], bound)
+        direction = "backward" if name in spec.gradients.values() else "forward"
+        results.append(
+            OutputAgreement(
+                spec.name, engine, name, direction, comparison, *_errors(got.get(name), reference_value)
+            )
+        )
+    return results

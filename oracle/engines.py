@@ -1,0 +1,98 @@
+"""Running one op on one engine: reference (pure Python), numpy, scipy,
+torch. Inputs and outputs are NumPy arrays (or nested lists) in the
+fixture format; `batched` says the per-sample inputs carry a leading
+batch axis, on which the reference loops and the others vectorize.
+"""
+
+import numpy as np
+
+from . import torch_ops
+
+ENGINES = ("reference", "numpy", "scipy", "torch")
+
+
+def torch_available():
+    """(True, '') or (False, the reason the torch engine cannot run)."""
+    try:
+        torch_ops.load()
+    except ImportError as error:
+        return False, f"torch is not installed ({error}); install the 'torch' extra"
+    return True, ""
+
+
+def cuda_available():
+    ok, reason = torch_available()
+    if not ok:
+        return ok, reason
+    if not torch_ops.torch.cuda.is_available():
+        return False, "no CUDA device visible to torch"
+    return True, ""
+
+
+def _to_lists(value):
+    return value.tolist() if isinstance(value, np.ndarray) else value
+
+
+def _run_reference(spec, inputs, params, batched, per_sample=False):
+    lists = {name: _to_lists(value) for name, value in inputs.items()}
+    if not (batched and spec.batch_inputs):
+        return {k: np.asarray(v) for k, v in spec.run_reference(lists, params).items()}
+    batch = len(lists[spec.batch_inputs[0]])
+    results = [
+        spec.run_reference({k: (v[n] if k in spec.batch_inputs else v) for k, v in lists.items()}, params)
+        for n in range(batch)
+    ]
+    outputs = {}
+    for name in results[0]:
+        stacked = np.array([np.asarray(sample[name], dtype=float) for sample in results])
+        outputs[name] = stacked.sum(axis=0) if name in spec.summed_outputs and not per_sample else stacked
+    return outputs
+
+
+def _run_torch(spec, arrays, params, device):
+    torch = torch_ops.load(device)
+    tensors = {name: torch.tensor(value, device=device) for name, value in arrays.items()}
+    wanted = [name for name in spec.gradients if "dy" in tensors or spec.forward == "loss"]
+    for name in wanted:
+        tensors[name].requires_grad_(True)
+    outputs = spec.torch(tensors, params)
+    result = {name: value.detach().cpu().numpy() for name, value in outputs.items()}
+    if wanted:
+        target = outputs[spec.forward]
+        objective = (target * tensors["dy"]).sum() if "dy" in tensors else target.sum()
+        grads = torch.autograd.grad(objective, [tensors[name] for name in wanted])
+        for name, grad in zip(wanted, grads):
+            if name in spec.batch_mean:
+                grad = grad / tensors["x"].shape[0]
+            result[spec.gradients[name]] = grad.detach().cpu().numpy()
+    return result
+
+
+def run(spec, engine, inputs, params, batched=False, dtype=np.float64, device="cpu", per_sample=False):
+    """Outputs of `engine` for one case (or one batch) of op `spec`.
+
+    per_sample (batched reference and numpy runs of ops with shared
+    parameters): keep the batch axis on parameter gradients instead of
+    summing them, one gradient per sample.
+    """
+    params = spec.with_defaults(params)
+    spec.check_call(inputs, params)
+    if engine == "reference":
+        return _run_reference(spec, inputs, params, batched, per_sample)
+    if getattr(spec, engine) is None:
+        raise ValueError(f"op {spec.name}: no {engine} engine")
+    arrays = {name: np.asarray(value, dtype=dtype) for name, value in inputs.items()}
+    add_batch = not batched and bool(spec.batch_inputs)
+    if add_batch:
+        arrays = {k: (v[None] if k in spec.batch_inputs else v) for k, v in arrays.items()}
+    if engine == "torch":
+        outputs = _run_torch(spec, arrays, params, device)
+    else:
+        options = {"per_sample": True} if per_sample and batched and spec.summed_outputs else {}
+        outputs = {
+            name: np.asarray(value)
+            for name, value in getattr(spec, engine)(arrays, params, **options).items()
+        }
+    if add_batch:
+        outputs = {k: (v if k in spec.summed_outputs else v[0]) for k, v in outputs.items()}
+    return outputs

@@ -1,0 +1,146 @@
+"""PyTorch versions of the ops: forward only, batch first; gradients come
+from autograd (oracle.engines). Everything is expressed in torch's own
+terms: untied biases are added to the output, "full" correlation is
+padding, convolution is a flipped kernel, argmax comes from max_pool2d.
+
+torch is imported on first use (load()), so the rest of the suite neither
+needs it nor pays for importing it.
+"""
+
+torch = None
+F = None
+
+
+def load(device="cpu"):
+    """Import torch; on CUDA, disable TF32 so float64/float32 results are IEEE."""
+    global torch, F
+    if torch is None:
+        import torch as _torch
+        import torch.nn.functional as _functional
+
+        torch, F = _torch, _functional
+    if str(device).startswith("cuda"):
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    return torch
+
+
+def correlate2d(t, params):
+    x, k = t["x"], t["k"]
+    padding = (k.shape[0] - 1, k.shape[1] - 1) if params["mode"] == "full" else 0
+    return {"y": F.conv2d(x[:, None], k[None, None], padding=padding)[:, 0]}
+
+
+def convolve2d(t, params):
+    return correlate2d({**t, "k": torch.flip(t["k"], (0, 1))}, params)
+
+
+def rot180(t, params):
+    return {"y": torch.flip(t["k"], (-2, -1))}
+
+
+def conv2d(t, params):
+    biases = t["biases"]
+    tied = biases.dim() == 1
+    y = F.conv2d(
+        t["x"],
+        t["kernels"],
+        bias=biases if tied else None,
+        stride=params["stride"],
+        padding=params["padding"],
+    )
+    return {"y": y if tied else y + biases}
+
+
+def reshape(t, params):
+    x = t["x"]
+    return {"y": x.reshape((x.shape[0],) + tuple(params["shape"]))}
+
+
+def dense(t, params):
+    return {"y": F.linear(t["x"], t["weights"], t["bias"])}
+
+
+def sigmoid(t, params):
+    return {"y": torch.sigmoid(t["x"])}
+
+
+def tanh(t, params):
+    return {"y": torch.tanh(t["x"])}
+
+
+def relu(t, params):
+    return {"y": F.relu(t["x"])}
+
+
+def leaky_relu(t, params):
+    return {"y": F.leaky_relu(t["x"], negative_slope=params["slope"])}
+
+
+def softmax(t, params):
+    return {"y": F.softmax(t["x"], dim=-1)}
+
+
+def binary_cross_entropy(t, params):
+    return {"loss": F.binary_cross_entropy(t["y_pred"], t["y_true"], reduction="none").mean(-1)}
+
+
+def sigmoid_bce(t, params):
+    return {"loss": F.binary_cross_entropy_with_logits(t["z"], t["y_true"], reduction="none").mean(-1)}
+
+
+def mse(t, params):
+    return {"loss": F.mse_loss(t["y_pred"], t["y_true"], reduction="none").mean(-1)}
+
+
+def half_squared_error(t, params):
+    return {"loss": 0.5 * F.mse_loss(t["y_pred"], t["y_true"], reduction="none").sum(-1)}
+
+
+def categorical_cross_entropy(t, params):
+    # Cross-entropy on probabilities: negative log-likelihood of log(p).
+    return {"loss": -(t["y_true"] * torch.log(t["y_pred"])).sum(-1)}
+
+
+def softmax_cce(t, params):
+    return {"loss": F.cross_entropy(t["z"], t["y_true"], reduction="none")}
+
+
+def maxpool2d(t, params):
+    x = t["x"]
+    y, flat = F.max_pool2d(x, params["window"], params["stride"], return_indices=True)
+    width = x.shape[-1]
+    return {"y": y, "argmax": torch.stack([flat // width, flat % width], dim=-1)}
+
+
+def _step(optimizer_class, t, state, **options):
+    param = t["param"].detach().clone().requires_grad_(True)
+    param.grad = t["grad"].detach().clone()
+    optimizer = optimizer_class([param], **options)
+    if state:
+        optimizer.state[param].update(state)
+    optimizer.step()
+    return param.detach(), optimizer
+
+
+def sgd(t, params):
+    param, _ = _step(torch.optim.SGD, t, None, lr=params["learning_rate"])
+    return {"param": param}
+
+
+def rmsprop(t, params):
+    # torch's RMSprop with alpha = rho matches Keras: eps is added to sqrt(v).
+    state = {"step": torch.tensor(0.0), "square_avg": t["cache"].detach().clone()}
+    param, optimizer = _step(
+        torch.optim.RMSprop, t, state, lr=params["learning_rate"], alpha=params["rho"], eps=params["epsilon"]
+    )
+    return {"param": param, "cache": optimizer.state[optimizer.param_groups[0]["params"][0]]["square_avg"]}
+
+
+def accuracy(t, params):
+    return {"accuracy": (t["y_true"] == t["y_pred"]).double().mean()}
+
+
+def dense_parameter_count(t, params):
+    layer = torch.nn.Linear(int(t["input_size"]), int(t["output_size"]), device="meta")
+    return {"count": torch.tensor(sum(p.numel() for p in layer.parameters()))}
