@@ -6,7 +6,7 @@ from collections import Counter
 
 import jsonschema
 
-from . import __version__, fixtures
+from . import __version__, compare, fixtures
 
 
 def _load_all(paths):
@@ -72,6 +72,11 @@ def build_parser():
         if name == "check":
             sub.add_argument("-v", "--verbose", action="store_true", help="list passing cases too")
         sub.set_defaults(run=function)
+    compare_cmd = commands.add_parser(
+        "compare", help="agreement matrix: every op and engine against the reference, and finite differences"
+    )
+    compare.add_arguments(compare_cmd)
+    compare_cmd.set_defaults(run=compare.run)
     return parser
 
 

@@ -39,7 +39,7 @@ UNIT_ROUNDOFF = {"float64": 2.0**-53, "float32": 2.0**-24}
 # few units in the last place; these tiers leave a margin of ~100 ulp.
 AGREEMENT = {
     "float64": Tolerance(abs=1e-14, rel=1e-13),
-    "float32": Tolerance(abs=1e-6, rel=1e-5),
+    "float32": Tolerance(abs=1e-6, rel=1.3e-6),
 }
 TORCH_ASSERT_CLOSE_DEFAULTS = {
     "float64": Tolerance(abs=1e-7, rel=1e-7),
@@ -67,11 +67,13 @@ class Comparison:
 
     checked: int
     failed: int = 0
-    index: tuple = ()
+    index: tuple = ()  # of the worst failing element
     got: float = math.nan
     expected: float = math.nan
     allowed: float = 0.0
     reason: str = ""
+    max_abs: float = 0.0  # largest errors over all checked elements
+    max_rel: float = 0.0
 
     @property
     def ok(self):
@@ -133,8 +135,9 @@ def compare(got, expected, tolerance, bound=0.0):
     error = np.abs(got - expected)
     bad = mask & ~(error <= allowed)  # NaN in got fails
     checked = int(mask.sum())
+    largest = _largest_errors(error, expected, mask)
     if not bad.any():
-        return Comparison(checked)
+        return Comparison(checked, max_abs=largest[0], max_rel=largest[1])
     excess = np.where(bad, np.nan_to_num(error, nan=np.inf) / np.maximum(allowed, 1e-300), -1.0)
     index = np.unravel_index(int(np.argmax(excess)), expected.shape)
     return Comparison(
@@ -144,4 +147,16 @@ def compare(got, expected, tolerance, bound=0.0):
         float(got[index]),
         float(expected[index]),
         float(allowed[index]),
+        max_abs=largest[0],
+        max_rel=largest[1],
     )
+
+
+def _largest_errors(error, expected, mask):
+    """(max abs error, max rel error) over the checked elements; a nonzero
+    error on an expected 0 is an infinite relative error."""
+    if not mask.any():
+        return 0.0, 0.0
+    error, scale = np.where(mask, np.nan_to_num(error, nan=np.inf), 0.0), np.abs(expected)
+    relative = np.divide(error, scale, out=np.where(error > 0, np.inf, 0.0), where=scale > 0)
+    return float(error.max()), float(relative.max())

@@ -52,3 +52,35 @@ def _bump(value):
     if isinstance(value, str):
         return value + " + 1"
     return (value or 0) + 1000
+
+
+def test_compare_prints_the_matrix_and_passes(capsys):
+    assert cli.main(["compare", "--op", "conv2d", "--op", "softmax", "--seeds", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "conv2d" in out and "numpy vs reference" in out and "scipy vs reference" in out
+    assert "numpy vs finite differences" in out
+    assert out.strip().splitlines()[-1].startswith(tuple(f"{n} passed, 0 failed" for n in range(1, 99)))
+
+
+def test_compare_fails_on_a_planted_bug_and_says_how_to_reproduce(monkeypatch, capsys):
+    from oracle import numpy_ops
+
+    monkeypatch.setattr(numpy_ops, "tanh_backward", lambda x, dy: dy * (1 - numpy_ops.tanh_forward(x)))
+    assert cli.main(["compare", "--op", "tanh", "--engine", "numpy", "--seeds", "2"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL op tanh, numpy vs reference, backward dx[" in out
+    assert "reproduce: cnn-oracle compare --op tanh --engine numpy --seed 0" in out
+
+
+def test_compare_rejects_an_unknown_op(capsys):
+    assert cli.main(["compare", "--op", "conv3d"]) == 2
+    assert "unknown operation 'conv3d'" in capsys.readouterr().out
+
+
+def test_compare_on_a_missing_cuda_device_says_why(capsys):
+    from oracle import engines
+
+    if engines.cuda_available()[0]:
+        return  # a GPU is here: nothing to refuse
+    assert cli.main(["compare", "--op", "relu", "--device", "cuda"]) == 2
+    assert "--device cuda:" in capsys.readouterr().out

@@ -1,0 +1,58 @@
+"""The comparison rule and the tolerance policy."""
+
+import math
+
+import numpy as np
+
+from oracle.tolerance import (
+    AGREEMENT,
+    TORCH_ASSERT_CLOSE_DEFAULTS,
+    UNIT_ROUNDOFF,
+    Tolerance,
+    accumulation_bound,
+    compare,
+)
+
+
+def test_within_and_outside_tolerance():
+    assert compare([1.0, 2.0], [1.0, 2.0 + 1e-9], Tolerance(abs=1e-8)).ok
+    result = compare([1.0, 2.0], [1.0, 2.1], Tolerance(abs=1e-8))
+    assert not result.ok and result.index == (1,) and result.failed == 1
+
+
+def test_the_worst_element_is_the_furthest_outside_its_allowance():
+    result = compare([10.5, 0.2], [10.0, 0.0], Tolerance(rel=0.1))
+    assert result.index == (1,)  # 0.2 over an allowance of 0 beats 0.5 over 1.0
+
+
+def test_null_expected_values_are_not_checked():
+    result = compare([5.0, 2.0], [None, 2.0], Tolerance())
+    assert result.ok and result.checked == 1
+    assert compare([1, 2], None, Tolerance()).checked == 0
+
+
+def test_nan_and_shape_and_type_problems_fail():
+    assert not compare([math.nan], [1.0], Tolerance(abs=1.0)).ok
+    assert "shape" in compare([1.0, 2.0], [[1.0, 2.0]], Tolerance()).reason
+    assert "non-numeric" in compare("x", [1.0], Tolerance()).reason
+
+
+def test_elementwise_bound_widens_the_allowance():
+    assert not compare([1.0 + 1e-12], [1.0], Tolerance()).ok
+    assert compare([1.0 + 1e-12], [1.0], Tolerance(), bound=np.array([2e-12])).ok
+
+
+def test_largest_errors_are_reported_even_when_passing():
+    result = compare([1.0 + 1e-13, 4.0], [1.0, 4.0], Tolerance(abs=1e-12))
+    assert result.ok and 0 < result.max_abs < 1e-12 and 0 < result.max_rel < 1e-12
+
+
+def test_accumulation_bound_is_2_n_u_times_the_magnitude():
+    assert accumulation_bound([2.0], 10)[0] == 2 * 10 * UNIT_ROUNDOFF["float64"] * 2.0
+    assert accumulation_bound([1.0], 10, "float32")[0] == 3 * 10 * UNIT_ROUNDOFF["float32"]
+
+
+def test_agreement_tiers_are_never_looser_than_torch_assert_close_defaults():
+    for dtype, tier in AGREEMENT.items():
+        floor = TORCH_ASSERT_CLOSE_DEFAULTS[dtype]
+        assert tier.abs <= floor.abs and tier.rel <= floor.rel, dtype
