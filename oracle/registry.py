@@ -212,20 +212,6 @@ _ACTIVATION_IO = dict(
     gradients={"x": "dx"},
     batch_inputs=("x", "dy"),
 )
-_LOSS_IO = dict(
-    inputs=("y_true", "y_pred"),
-    outputs=("loss", "dy_pred"),
-    gradients={"y_pred": "dy_pred"},
-    forward="loss",
-    batch_inputs=("y_true", "y_pred"),
-)
-_FUSED_IO = dict(
-    inputs=("y_true", "z"),
-    outputs=("loss", "dz"),
-    gradients={"z": "dz"},
-    forward="loss",
-    batch_inputs=("y_true", "z"),
-)
 _DENSE_IO = dict(
     inputs=("x", "weights", "bias"),
     optional_inputs=("dy",),
@@ -245,39 +231,39 @@ def _activation_spec(name, samples_for, **extra):
     )
 
 
-def _loss_spec(name, samples_for, io, **adapter_names):
+def _loss_spec(name, samples_for, prediction="y_pred", gradient="dy_pred"):
+    """A loss of (y_true, prediction): one value per sample, and its gradient."""
     return OpSpec(
         name,
-        **_engines(_loss, name, *adapter_names.values()),
+        inputs=("y_true", prediction),
+        outputs=("loss", gradient),
+        **_engines(_loss, name, prediction, gradient),
         samples=samples_for,
+        gradients={prediction: gradient},
+        forward="loss",
+        batch_inputs=("y_true", prediction),
         torch=getattr(torch_ops, name),
-        **io,
+    )
+
+
+def _correlation_spec(name):
+    """correlate2d / convolve2d of a batch of matrices with one kernel."""
+    return OpSpec(
+        name,
+        ("x", "k"),
+        ("y",),
+        **_engines(_correlation, name, scipy=True),
+        params={"mode": "valid"},
+        samples=samples.correlation,
+        batch_inputs=("x",),
+        accumulates=True,
+        torch=getattr(torch_ops, name),
     )
 
 
 OPS = (
-    OpSpec(
-        "correlate2d",
-        ("x", "k"),
-        ("y",),
-        **_engines(_correlation, "correlate2d", scipy=True),
-        params={"mode": "valid"},
-        samples=samples.correlation,
-        batch_inputs=("x",),
-        accumulates=True,
-        torch=torch_ops.correlate2d,
-    ),
-    OpSpec(
-        "convolve2d",
-        ("x", "k"),
-        ("y",),
-        **_engines(_correlation, "convolve2d", scipy=True),
-        params={"mode": "valid"},
-        samples=samples.correlation,
-        batch_inputs=("x",),
-        accumulates=True,
-        torch=torch_ops.convolve2d,
-    ),
+    _correlation_spec("correlate2d"),
+    _correlation_spec("convolve2d"),
     OpSpec("rot180", ("k",), ("y",), **_engines(_rot180), samples=samples.rot180, torch=torch_ops.rot180),
     OpSpec(
         "conv2d",
@@ -332,12 +318,12 @@ OPS = (
         kink_distance=kinks.zero_crossing,
     ),
     _activation_spec("softmax", samples.vector_activation),
-    _loss_spec("binary_cross_entropy", samples.probability_loss, _LOSS_IO),
-    _loss_spec("sigmoid_bce", samples.logit_loss, _FUSED_IO, prediction="z", gradient="dz"),
-    _loss_spec("mse", samples.regression_loss, _LOSS_IO),
-    _loss_spec("half_squared_error", samples.regression_loss, _LOSS_IO),
-    _loss_spec("categorical_cross_entropy", samples.categorical_loss, _LOSS_IO),
-    _loss_spec("softmax_cce", samples.softmax_logit_loss, _FUSED_IO, prediction="z", gradient="dz"),
+    _loss_spec("binary_cross_entropy", samples.probability_loss),
+    _loss_spec("sigmoid_bce", samples.logit_loss, prediction="z", gradient="dz"),
+    _loss_spec("mse", samples.regression_loss),
+    _loss_spec("half_squared_error", samples.regression_loss),
+    _loss_spec("categorical_cross_entropy", samples.categorical_loss),
+    _loss_spec("softmax_cce", samples.softmax_logit_loss, prediction="z", gradient="dz"),
     OpSpec(
         "maxpool2d",
         ("x",),
