@@ -6,7 +6,7 @@ from collections import Counter
 
 import jsonschema
 
-from . import __version__, compare, fixtures
+from . import __version__, compare, fixtures, parity
 
 
 def _load_all(paths):
@@ -77,6 +77,11 @@ def build_parser():
     )
     compare.add_arguments(compare_cmd)
     compare_cmd.set_defaults(run=compare.run)
+    parity_cmd = commands.add_parser(
+        "parity", help="train a document's network on every engine in lockstep and report divergence"
+    )
+    parity.add_arguments(parity_cmd)
+    parity_cmd.set_defaults(run=parity.run)
     return parser
 
 

@@ -1,0 +1,268 @@
+"""Training a NetworkSpec on three engines in lockstep, and their parity.
+
+- reference: the pure-Python ops, layer by layer (slow: run on a prefix);
+- numpy: the vectorized ops, layer by layer, chained backward;
+- torch: the torch ops composed into one graph, gradients by autograd and
+  updates by torch.optim.
+
+Every engine starts from the same parameters and sees the same batches.
+The loss of a step is the mean of the per-sample losses of its batch.
+"""
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import engines, network, registry, torch_ops
+
+PARITY_REL = 1e-10
+
+
+class LayerwiseEngine:
+    """The reference or NumPy engine: forward op by op, backward op by op
+    (each layer's dx is the next one down's dy), updates by the registry's
+    sgd/rmsprop ops."""
+
+    def __init__(self, spec, parameters, engine="numpy", dtype=np.float64):
+        self.spec, self.engine, self.dtype = spec, engine, dtype
+        self.parameters = [{k: np.array(v, dtype=dtype) for k, v in layer.items()} for layer in parameters]
+        self.caches = [{k: np.zeros_like(v) for k, v in layer.items()} for layer in self.parameters]
+        self.update = registry.get(spec.optimizer)
+
+    def _run(self, op, inputs, params):
+        return engines.run(registry.get(op), self.engine, inputs, params, batched=True, dtype=self.dtype)
+
+    def forward(self, x):
+        activations = [np.asarray(x, dtype=self.dtype)]
+        for layer, parameters in zip(self.spec.layers, self.parameters):
+            activations.append(self._run(layer.op, {"x": activations[-1], **parameters}, layer.params)["y"])
+        return activations
+
+    def predict(self, x):
+        return self.forward(x)[-1]
+
+    def step(self, x, y_true):
+        """One update on a batch; returns the batch's mean loss."""
+        activations = self.forward(x)
+        loss = self._run(self.spec.loss, {"y_true": y_true, "y_pred": activations[-1]}, {})
+        dy = loss["dy_pred"] / len(x)
+        for index in reversed(range(len(self.spec.layers))):
+            layer, parameters = self.spec.layers[index], self.parameters[index]
+            spec = registry.get(layer.op)
+            out = self._run(layer.op, {"x": activations[index], **parameters, "dy": dy}, layer.params)
+            for name in parameters:
+                self._apply(index, name, out[spec.gradients[name]])
+            dy = out["dx"]
+        return float(np.mean(loss["loss"]))
+
+    def _apply(self, index, name, grad):
+        inputs = {"param": self.parameters[index][name], "grad": grad}
+        params = {"learning_rate": self.spec.learning_rate, **self.spec.optimizer_params}
+        if self.spec.optimizer == "rmsprop":
+            inputs["cache"] = self.caches[index][name]
+        out = engines.run(self.update, self.engine, inputs, params, dtype=self.dtype)
+        self.parameters[index][name] = np.asarray(out["param"], dtype=self.dtype)
+        if "cache" in out:
+            self.caches[index][name] = np.asarray(out["cache"], dtype=self.dtype)
+
+    def parameter_arrays(self):
+        return [{k: np.asarray(v, dtype=float) for k, v in layer.items()} for layer in self.parameters]
+
+
+class TorchEngine:
+    """The network as one torch graph: autograd for the gradients,
+    torch.optim.SGD or RMSprop (alpha = rho) for the updates."""
+
+    def __init__(self, spec, parameters, dtype=np.float64, device="cpu"):
+        torch = torch_ops.load(device)
+        self.spec, self.torch, self.device = spec, torch, device
+        self.torch_dtype = torch.float64 if dtype == np.float64 else torch.float32
+        self.parameters = [
+            {
+                k: torch.tensor(v, dtype=self.torch_dtype, device=device, requires_grad=True)
+                for k, v in layer.items()
+            }
+            for layer in parameters
+        ]
+        leaves = [p for layer in self.parameters for p in layer.values()]
+        options = spec.optimizer_params
+        if spec.optimizer == "rmsprop":
+            self.optimizer = torch.optim.RMSprop(
+                leaves, lr=spec.learning_rate, alpha=options.get("rho", 0.9), eps=options.get("epsilon", 1e-7)
+            )
+        else:
+            self.optimizer = torch.optim.SGD(leaves, lr=spec.learning_rate)
+
+    def _tensor(self, array):
+        return self.torch.tensor(np.asarray(array), dtype=self.torch_dtype, device=self.device)
+
+    def _forward(self, x):
+        a = self._tensor(x)
+        for layer, parameters in zip(self.spec.layers, self.parameters):
+            params = registry.get(layer.op).with_defaults(layer.params)
+            a = registry.get(layer.op).torch({"x": a, **parameters}, params)["y"]
+        return a
+
+    def predict(self, x):
+        with self.torch.no_grad():
+            return self._forward(x).cpu().numpy().astype(float)
+
+    def step(self, x, y_true):
+        self.optimizer.zero_grad()
+        output = self._forward(x)
+        loss = registry.get(self.spec.loss).torch({"y_true": self._tensor(y_true), "y_pred": output}, {})[
+            "loss"
+        ]
+        loss = loss.mean()
+        loss.backward()
+        self.optimizer.step()
+        return float(loss.detach())
+
+    def parameter_arrays(self):
+        return [
+            {k: v.detach().cpu().numpy().astype(float) for k, v in layer.items()} for layer in self.parameters
+        ]
+
+
+def make_engine(label, spec, parameters, device="cpu"):
+    """An engine from its label: reference, numpy or torch, optionally with
+    a precision, e.g. numpy/float32 (default float64)."""
+    name, _, precision = label.partition("/")
+    dtype = {"": np.float64, "float64": np.float64, "float32": np.float32}.get(precision)
+    if dtype is None or (name == "reference" and dtype != np.float64):
+        raise ValueError(f"engine: unknown precision in {label!r} (float64, float32; reference is float64)")
+    if name == "torch":
+        return TorchEngine(spec, parameters, dtype, device)
+    if name in ("reference", "numpy"):
+        return LayerwiseEngine(spec, parameters, name, dtype)
+    raise ValueError(f"engine: unknown {label!r} (reference, numpy, torch)")
+
+
+def batches(spec, count):
+    """[(epoch, indices)] for every step: the same order for every engine."""
+    rng = np.random.default_rng(spec.seed + 1)
+    steps = []
+    for epoch in range(spec.epochs):
+        order = rng.permutation(count) if spec.shuffle else np.arange(count)
+        steps.extend((epoch, order[i : i + spec.batch_size]) for i in range(0, count, spec.batch_size))
+    return steps
+
+
+@dataclass(frozen=True)
+class Divergence:
+    step: int
+    layer: int
+    op: str
+    parameter: str
+    index: tuple
+    values: dict  # engine -> value
+    relative: float
+
+    def describe(self):
+        where = f"{self.parameter}" + "".join(f"[{i}]" for i in self.index)
+        values = ", ".join(f"{engine} {value!r}" for engine, value in self.values.items())
+        return (
+            f"step {self.step}, layer {self.layer} ({self.op}), {where}: {values} "
+            f"(relative divergence {self.relative:.3g} > {PARITY_REL:g})"
+        )
+
+
+def relative_divergence(a, b):
+    """||a - b||_inf / ||a||_inf: the parity measure of one parameter array."""
+    scale = float(np.max(np.abs(a))) if a.size else 0.0
+    return float(np.max(np.abs(a - b))) / scale if scale else float(np.max(np.abs(a - b), initial=0.0))
+
+
+@dataclass
+class EngineHistory:
+    losses: list = field(default_factory=list)  # per step
+    epoch_loss: list = field(default_factory=list)
+    epoch_accuracy: list = field(default_factory=list)  # train accuracy after each epoch
+
+
+@dataclass
+class ParityRun:
+    spec: object
+    steps: int
+    histories: dict  # engine -> EngineHistory
+    max_divergence: dict  # (engine, engine) -> largest relative divergence seen
+    first_divergence: Divergence = None
+    test_accuracy: dict = field(default_factory=dict)
+
+    @property
+    def ok(self):
+        return self.first_divergence is None
+
+
+def _compare(spec, step, baseline, name, other, engine, run):
+    for index, (left, right) in enumerate(zip(baseline.parameter_arrays(), other.parameter_arrays())):
+        for parameter, a in left.items():
+            b = right[parameter]
+            divergence = relative_divergence(a, b)
+            pair = (name, engine)
+            run.max_divergence[pair] = max(run.max_divergence.get(pair, 0.0), divergence)
+            if divergence > PARITY_REL and run.first_divergence is None:
+                where = np.unravel_index(int(np.argmax(np.abs(a - b))), a.shape)
+                run.first_divergence = Divergence(
+                    step,
+                    index,
+                    spec.layers[index].op,
+                    parameter,
+                    tuple(int(i) for i in where),
+                    {name: float(a[where]), engine: float(b[where])},
+                    divergence,
+                )
+
+
+def train(
+    spec, split, engine_names=("numpy", "torch"), max_steps=None, device="cpu", on_epoch=None, evaluate=True
+):
+    """Train every engine in lockstep from one set of initial parameters,
+    comparing all parameters of each engine with the first after every step.
+    evaluate: measure train accuracy after each epoch and test accuracy at
+    the end (costly for the pure-Python engine: prefixes leave it off)."""
+    parameters = spec.initial_parameters()
+    trainers = {name: make_engine(name, spec, parameters, device) for name in engine_names}
+    targets = spec.targets(split.y_train)
+    plan = batches(spec, len(split.x_train))
+    if max_steps is not None:
+        plan = plan[:max_steps]
+    run = ParityRun(spec, len(plan), {name: EngineHistory() for name in trainers}, {})
+    baseline_name, epoch_start = engine_names[0], 0
+    for step, (epoch, indices) in enumerate(plan):
+        for name, trainer in trainers.items():
+            run.histories[name].losses.append(trainer.step(split.x_train[indices], targets[indices]))
+        for name in engine_names[1:]:
+            _compare(spec, step, trainers[baseline_name], baseline_name, trainers[name], name, run)
+        if evaluate and (step == len(plan) - 1 or plan[step + 1][0] != epoch):
+            _close_epoch(run, trainers, split, epoch, step + 1 - epoch_start, on_epoch)
+            epoch_start = step + 1
+    if evaluate:
+        run.test_accuracy = {
+            name: accuracy(trainer, split.x_test, split.y_test) for name, trainer in trainers.items()
+        }
+    return run
+
+
+PREFIX_BATCH = 4
+
+
+def reference_prefix(spec, split, engine_names, steps):
+    """The pure-Python engine in lockstep with the others for a few steps
+    of at most PREFIX_BATCH samples each (same network, same parameters)."""
+    small = dataclasses.replace(spec, batch_size=min(spec.batch_size, PREFIX_BATCH))
+    return train(small, split, ["reference", *engine_names], max_steps=steps, evaluate=False)
+
+
+def _close_epoch(run, trainers, split, epoch, steps_in_epoch, on_epoch):
+    for name, trainer in trainers.items():
+        history = run.histories[name]
+        history.epoch_loss.append(float(np.mean(history.losses[-steps_in_epoch:])))
+        history.epoch_accuracy.append(accuracy(trainer, split.x_train, split.y_train))
+    if on_epoch:
+        on_epoch(epoch, run)
+
+
+def accuracy(trainer, x, labels):
+    return float(np.mean(network.predicted_labels(trainer.predict(x)) == np.asarray(labels)))
