@@ -87,14 +87,18 @@ def _plot(run, path):
         print("--plot needs matplotlib: pip install 'cnn-oracle[plot]'")
         return
     figure, axis = plt.subplots(figsize=(7, 4))
-    for name, history in run.histories.items():
-        axis.plot(
-            range(1, len(history.epoch_loss) + 1), history.epoch_loss, label=name, marker="o", markersize=3
-        )
+    # Engines that agree draw on top of each other: distinct styles keep each visible.
+    styles = [("-", "o", 7), ("--", "x", 6), (":", "s", 3)]
+    for (name, history), (line, marker, size) in zip(run.histories.items(), styles):
+        epochs = range(1, len(history.epoch_loss) + 1)
+        axis.plot(epochs, history.epoch_loss, label=name, linestyle=line, marker=marker, markersize=size)
     axis.set_xlabel("epoch")
     axis.set_ylabel("mean training loss")
-    axis.set_title(f"network {run.spec.name}: {run.spec.loss}")
+    axis.set_title(
+        f"network {run.spec.name} ({run.spec.loss}); max divergence {_divergences(run)}", fontsize=9
+    )
     axis.legend()
     figure.tight_layout()
     figure.savefig(path, dpi=120)
+    plt.close(figure)
     print(f"loss curves written to {path}")

@@ -100,3 +100,11 @@ def test_parity_command_reports_progress_and_divergence(capsys):
 def test_parity_command_names_a_missing_data_folder(capsys, tmp_path):
     assert cli.main(["parity", "001", "--data", str(tmp_path / "nowhere")]) == 2
     assert "nowhere: no such file or folder" in capsys.readouterr().out
+
+
+def test_parity_plot_draws_every_engines_loss_curve(tmp_path, capsys):
+    pytest.importorskip("matplotlib", reason="--plot needs the plot extra (matplotlib)")
+    target = tmp_path / "loss.png"
+    assert cli.main(["parity", "003", "--engine", "numpy", "--plot", str(target)]) == 0
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"loss curves written to {target}" in capsys.readouterr().out
