@@ -186,6 +186,7 @@ def network_003():
         layers,
         "half_squared_error",
         0.01,
+        document_accuracy="n/a: one worked update of one sample",
     )
 
 

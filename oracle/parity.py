@@ -62,11 +62,16 @@ def run(args):
     float32 = args.dtype == "float32"
     # float32: each engine in float32 against the float64 NumPy engine.
     labels = ["numpy", *[f"{name}/float32" for name in names]] if float32 else names
-    full = training.train(spec, split, labels, max_steps=args.steps, on_epoch=_print_epoch)
+    full = training.train(spec, split, labels, max_steps=args.steps, on_epoch=_print_epoch, twin=True)
     print(
         f"\nmax relative divergence ({training.PARITY_REL:g} allowed, ||a-b||inf/||a||inf per parameter): "
         f"{_divergences(full)}"
     )
+    if full.first_amplified is not None:
+        print(
+            f"rounding amplified by the training (reported, not failed): {full.first_amplified.describe()}; "
+            f"a NumPy twin nudged by one unit of rounding per step had drifted {full.twin_drift:.3g} by then"
+        )
     if not full.ok:
         verdict = "float32 drift (reported, not failed):" if float32 else "DIVERGED"
         print(f"{verdict} {full.first_divergence.describe()}")

@@ -58,9 +58,10 @@ def test_a_wrong_gradient_is_reported_at_its_first_step_layer_and_element(monkey
     run = training.train(spec, split, ("reference", "numpy"), max_steps=1, evaluate=False)
     assert not run.ok
     divergence = run.first_divergence
-    assert (divergence.step, divergence.layer, divergence.op) == (0, 0, "dense")
+    # The output layer's weights, right under the broken sigmoid, diverge most.
+    assert (divergence.step, divergence.layer, divergence.op) == (0, 2, "dense")
     assert set(divergence.values) == {"reference", "numpy"}
-    assert "step 0, layer 0 (dense), weights[" in divergence.describe()
+    assert "step 0, layer 2 (dense), " in divergence.describe()
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -108,3 +109,43 @@ def test_parity_plot_draws_every_engines_loss_curve(tmp_path, capsys):
     assert cli.main(["parity", "003", "--engine", "numpy", "--plot", str(target)]) == 0
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert f"loss curves written to {target}" in capsys.readouterr().out
+
+
+class _Fixed:
+    """A stand-in engine holding fixed parameters."""
+
+    def __init__(self, weights):
+        self.weights = np.asarray(weights, dtype=float)
+
+    def parameter_arrays(self):
+        return [{"weights": self.weights}]
+
+
+@pytest.mark.parametrize(
+    "twin_drift, amplified",
+    [(1e-9, True), (1e-15, False), (None, False)],
+    ids=["explained-by-twin", "far-beyond-twin", "no-twin"],
+)
+def test_divergence_past_the_threshold_is_judged_against_the_nudged_twin(twin_drift, amplified):
+    spec, _ = network.build("003")
+    run = training.ParityRun(spec, 1, {}, {})
+    training._compare(
+        spec, 7, _Fixed([1.0, 2.0]), "numpy", _Fixed([1.0, 2.0 + 4e-9]), "torch", run, twin_drift
+    )
+    found = run.first_amplified if amplified else run.first_divergence
+    assert (found.step, found.parameter, found.index) == (7, "weights", (1,))
+    assert run.ok is amplified
+    assert run.max_divergence[("numpy", "torch")] == pytest.approx(2e-9)
+
+
+def test_the_nudged_twin_drifts_by_about_one_unit_of_rounding_per_step():
+    spec, split = network.build("004b", epochs=1)
+    run = training.train(spec, split, ("numpy", "numpy"), max_steps=3, evaluate=False, twin=True)
+    assert run.ok and run.max_divergence[("numpy", "numpy")] == 0.0
+    twin = training.NudgedTwin(spec, spec.initial_parameters(), seed=1)
+    plain = training.make_engine("numpy", spec, spec.initial_parameters())
+    targets = spec.targets(split.y_train[:8])
+    twin.step(split.x_train[:8], targets)
+    plain.step(split.x_train[:8], targets)
+    drift = training._largest_divergence(plain.parameter_arrays(), twin.parameter_arrays())[0]
+    assert 0 < drift < 1e-14
