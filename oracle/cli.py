@@ -6,32 +6,28 @@ from collections import Counter
 
 import jsonschema
 
-from . import __version__, compare, fixtures, parity
-
-
-def _load_all(paths):
-    """(path, case or None) for every file; unreadable files are reported later."""
-    loaded = []
-    for path in paths:
-        try:
-            loaded.append((path, fixtures.load(path)))
-        except fixtures.FixtureError:
-            loaded.append((path, None))
-    return loaded
+from . import __version__, compare, fixtures, golden, parity
 
 
 def inventory(args):
-    loaded = _load_all(fixtures.case_files(args.root))
-    cases = [case for _, case in loaded if isinstance(case, dict) and "source" in case]
-    print(f"{len(cases)} hand-worked cases from {len({c['source']['document'] for c in cases})} documents\n")
-    per_document = Counter(c["source"]["document"] for c in cases)
-    for document, count in sorted(per_document.items()):
-        ops = Counter(c["op"] for c in cases if c["source"]["document"] == document)
-        errata = sum(len(c.get("errata", [])) for c in cases if c["source"]["document"] == document)
+    cases = [
+        case for _, case in fixtures.iter_cases(args.root) if isinstance(case, dict) and "source" in case
+    ]
+    handworked = [c for c in cases if c["source"]["kind"] != "generated"]
+    generated = Counter(c["op"] for c in cases if c["source"]["kind"] == "generated")
+    documents = {c["source"]["document"] for c in handworked}
+    print(f"{len(handworked)} hand-worked cases from {len(documents)} documents\n")
+    for document in sorted(documents):
+        mine = [c for c in handworked if c["source"]["document"] == document]
+        ops = Counter(c["op"] for c in mine)
+        errata = sum(len(c.get("errata", [])) for c in mine)
         listing = ", ".join(f"{op} {n}" for op, n in sorted(ops.items()))
-        print(f"{document}: {count} cases, {errata} errata\n    {listing}")
+        print(f"{document}: {len(mine)} cases, {errata} errata\n    {listing}")
+    if generated:
+        listing = ", ".join(f"{op} {n}" for op, n in sorted(generated.items()))
+        print(f"\n{sum(generated.values())} golden cases generated from the reference:\n    {listing}")
     print("\nerrata (document, case, where, kind):")
-    for case in cases:
+    for case in handworked:
         for erratum in case.get("errata", []):
             print(f"  {case['source']['document'][:3]}  {case['id']}  {erratum['path']}  [{erratum['kind']}]")
             print(f"       {erratum['note']}")
@@ -40,7 +36,9 @@ def inventory(args):
 
 def check(args):
     validator = jsonschema.Draft202012Validator(fixtures.schema())
-    results = [fixtures.check_file(path, validator) for path in fixtures.case_files(args.root)]
+    results = [
+        result for path in fixtures.case_files(args.root) for result in fixtures.check_file(path, validator)
+    ]
     failed = [r for r in results if not r.ok]
     for result in results:
         if args.verbose or not result.ok:
@@ -48,6 +46,10 @@ def check(args):
             print(f"{status} {result.case_id}  ({result.checked} values, {result.errata} errata)")
             for problem in result.problems:
                 print(f"       {result.file}: {problem}")
+    if args.root is None:
+        for problem in golden.stale():
+            print(f"FAIL {problem}")
+            failed.append(problem)
     values = sum(r.checked for r in results)
     errata = sum(r.errata for r in results)
     print(
@@ -55,6 +57,15 @@ def check(args):
         f"{values} expected values checked, {errata} errata confirmed"
     )
     return 1 if failed or not results else 0
+
+
+def build_golden(args):
+    changed = golden.build(args.root)
+    where = args.root or golden.golden_dir()
+    print(
+        f"{len(changed)} golden file(s) written to {where}" + (f": {', '.join(changed)}" if changed else "")
+    )
+    return 0
 
 
 def build_parser():
@@ -65,7 +76,12 @@ def build_parser():
     fixture_sub = fixture_cmd.add_subparsers(dest="action", required=True)
     for name, function, help_text in (
         ("list", inventory, "count cases per document and op, and list the errata found"),
-        ("check", check, "validate every case against the schema and reproduce it with the reference"),
+        (
+            "check",
+            check,
+            "validate every case against the schema and the reference; golden files must be current",
+        ),
+        ("build", build_golden, "regenerate the golden cases from the reference (byte-identical)"),
     ):
         sub = fixture_sub.add_parser(name, help=help_text)
         sub.add_argument("--root", help="folder of cases (default: the shipped hand-worked cases)")

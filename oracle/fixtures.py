@@ -13,6 +13,7 @@ from . import engines, registry, symbolic
 from .tolerance import Tolerance, compare
 
 FORMAT = "cnn-oracle-fixture/1"
+SET_FORMAT = "cnn-oracle-fixture-set/1"  # many generated cases in one file
 
 
 def fixtures_dir():
@@ -45,9 +46,30 @@ def load(path):
         raise FixtureError(f"{path}: cannot read: {error.strerror}") from None
 
 
-def case_files(root=None, subdir="handworked"):
-    root = Path(root) if root else fixtures_dir() / subdir
-    return sorted(root.rglob("*.json"))
+def case_files(root=None, subdir=None):
+    """Fixture files under `root` (default: the shipped fixtures; subdir
+    'handworked' or 'golden' to take one kind)."""
+    if root is None:
+        root = fixtures_dir() / subdir if subdir else fixtures_dir()
+    return sorted(path for path in Path(root).rglob("*.json") if path.name != "schema.json")
+
+
+def cases_in(document, path):
+    """[(location, case)]: a set file holds many cases, any other file one."""
+    if isinstance(document, dict) and document.get("format") == SET_FORMAT:
+        return [(f"{path} $.cases[{index}]", case) for index, case in enumerate(document["cases"])]
+    return [(str(path), document)]
+
+
+def iter_cases(root=None, subdir=None):
+    """(location, case) for every case of every fixture file; files that do
+    not load are left to check_file to report."""
+    for path in case_files(root, subdir):
+        try:
+            document = load(path)
+        except FixtureError:
+            continue
+        yield from cases_in(document, path)
 
 
 def schema_errors(case, validator=None):
@@ -173,19 +195,19 @@ def check_erratum(case, erratum, binding):
 
 
 def check_file(path, validator=None):
+    """[CaseResult] for every case of one file (one result if it is unusable)."""
+    path = Path(path)
     try:
-        case = load(path)
+        document = load(path)
     except FixtureError as error:
-        return CaseResult(Path(path).stem, str(path), problems=[str(error)])
-    problems = schema_errors(case, validator)
+        return [CaseResult(path.stem, str(path), problems=[str(error)])]
+    problems = schema_errors(document, validator)
     if problems:
-        return CaseResult(
-            case.get("id", Path(path).stem) if isinstance(case, dict) else Path(path).stem,
-            str(path),
-            problems=[f"schema: {p}" for p in problems],
-        )
-    if case["id"] != Path(path).stem:
-        return CaseResult(
-            case["id"], str(path), problems=[f"$.id: {case['id']!r} differs from the file name"]
-        )
-    return check_case(case, path)
+        return [CaseResult(path.stem, str(path), problems=[f"schema: {p}" for p in problems])]
+    if document["format"] == FORMAT and document["id"] != path.stem:
+        return [
+            CaseResult(
+                document["id"], str(path), problems=[f"$.id: {document['id']!r} differs from the file name"]
+            )
+        ]
+    return [check_case(case, location) for location, case in cases_in(document, path)]

@@ -49,17 +49,18 @@ def test_engine_agrees_with_reference_float32_tier(op, engine, rng):
 
 
 CASES = [
-    (path, engine)
-    for path in fixtures.case_files()
-    for engine in registry.get(fixtures.load(path)["op"]).engines
+    (location, case, engine)
+    for location, case in fixtures.iter_cases()
+    for engine in registry.get(case["op"]).engines
     if engine != "reference"
 ]
 
 
-@pytest.mark.parametrize("path, engine", CASES, ids=[f"{p.stem}-{e}" for p, e in CASES])
-def test_fixture_passes_through_engine(path, engine):
+@pytest.mark.parametrize("location, case, engine", CASES, ids=[f"{c['id']}-{e}" for _, c, e in CASES])
+def test_fixture_passes_through_engine(location, case, engine):
+    """Every hand-worked and golden case, through every engine."""
     _skip_unavailable(engine)
-    result = fixtures.check_case(fixtures.load(path), path, engine=engine)
+    result = fixtures.check_case(case, location, engine=engine)
     assert [p for p in result.problems if not p.startswith("errata[")] == []
 
 

@@ -21,7 +21,7 @@ def test_fixtures_check_passes_on_the_shipped_cases(capsys):
 
 
 def test_fixtures_check_reports_every_broken_case_and_goes_on(tmp_path, capsys):
-    source = fixtures.case_files()[0]
+    source = fixtures.case_files(subdir="handworked")[0]
     good = fixtures.load(source)
     shutil.copy(source, tmp_path / source.name)
     (tmp_path / "broken-json.json").write_text('{"format": ')

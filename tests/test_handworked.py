@@ -8,7 +8,7 @@ import pytest
 
 from oracle import fixtures, jsonfmt
 
-FILES = fixtures.case_files()
+FILES = fixtures.case_files(subdir="handworked")
 DOCUMENTS = (
     "000_a896a71fc8451297.txt",
     "001_f2d8be95ad8a3fa2.txt",

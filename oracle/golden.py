@@ -1,0 +1,116 @@
+"""Golden fixtures: cases generated from the reference with fixed seeds, one
+file per op under fixtures/golden/, rebuilt byte-identically.
+
+Each case holds the inputs drawn by the op's sample generator (several
+channels and kernels, rectangular shapes, stride, padding, tied and untied
+biases, batch sizes; values away from kinks and ties), the upstream
+gradient dy where the op has a backward, and every output of the float64
+reference. Max pooling also gets cases that exercise the tie rule.
+"""
+
+from pathlib import Path
+
+from . import fixtures, jsonfmt, registry, samples
+
+SEEDS = range(12)
+# An implementation in float64 agrees with the reference to ~1e-14 here; the
+# tolerance leaves a wide margin and still catches any real bug.
+TOLERANCE = {"abs": 1e-9, "rel": 1e-9}
+GENERATOR = "oracle.golden (reference engine, oracle.samples with seeds 0-11)"
+
+# Windows whose maximum appears more than once: the documented rule sends the
+# gradient to the first maximum in row-major order.
+TIE_CASES = [
+    ([[[1.0, 1.0], [1.0, 1.0]]], 2, 2),
+    ([[[0.5, 2.0, 2.0, -1.0], [2.0, 0.0, 3.0, 3.0], [1.0, 1.0, 0.0, 0.0], [1.0, 1.0, 0.0, 0.0]]], 2, 2),
+    ([[[4.0, 1.0, 4.0], [0.0, 4.0, 2.0], [4.0, 3.0, 1.0]]], 2, 1),
+]
+
+
+def _case(spec, case_id, inputs, params, section):
+    outputs = spec.run_reference(inputs, params)
+    return {
+        "format": fixtures.FORMAT,
+        "id": case_id,
+        "op": spec.name,
+        "params": params,
+        "inputs": inputs,
+        "expected": outputs,
+        "tolerance": TOLERANCE,
+        "source": {"document": "generated", "section": section, "kind": "generated"},
+        "errata": [],
+    }
+
+
+def _tie_cases(spec):
+    cases = []
+    for number, (x, window, stride) in enumerate(TIE_CASES):
+        y, _ = spec.reference({"x": x}, {"window": window, "stride": stride}).values()
+        dy = [
+            [[float(1 + r * len(row) + c) for c, _ in enumerate(row)] for r, row in enumerate(channel)]
+            for channel in y
+        ]
+        section = "tie rule: the first maximum in row-major order of the window"
+        cases.append(
+            _case(
+                spec,
+                f"golden-{spec.name}-tie-{number}",
+                {"x": x, "dy": dy},
+                {"window": window, "stride": stride},
+                section,
+            )
+        )
+    return cases
+
+
+def cases_for(spec):
+    cases = []
+    for seed in SEEDS:
+        inputs, params = samples.draw(spec.samples, seed)
+        cases.append(_case(spec, f"golden-{spec.name}-{seed:03d}", inputs, params, f"reference, seed {seed}"))
+    if spec.name == "maxpool2d":
+        cases.extend(_tie_cases(spec))
+    return cases
+
+
+def document_for(spec):
+    return {"format": fixtures.SET_FORMAT, "op": spec.name, "generator": GENERATOR, "cases": cases_for(spec)}
+
+
+def golden_dir():
+    return fixtures.fixtures_dir() / "golden"
+
+
+def render():
+    """{file name: text} of every golden file."""
+    return {f"{spec.name}.json": jsonfmt.dumps(document_for(spec)) for spec in registry.OPS}
+
+
+def build(directory=None):
+    """Write every golden file; returns the names that changed."""
+    directory = Path(directory or golden_dir())
+    directory.mkdir(parents=True, exist_ok=True)
+    changed = []
+    for name, text in render().items():
+        path = directory / name
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+            changed.append(name)
+    return changed
+
+
+def stale(directory=None):
+    """Messages for golden files a rebuild would change, add or remove."""
+    directory = Path(directory or golden_dir())
+    expected = render()
+    problems = []
+    for name, text in expected.items():
+        path = directory / name
+        if not path.exists():
+            problems.append(f"{path}: missing (run cnn-oracle fixtures build)")
+        elif path.read_text(encoding="utf-8") != text:
+            problems.append(f"{path}: a rebuild would change it (run cnn-oracle fixtures build)")
+    for path in sorted(directory.glob("*.json")):
+        if path.name not in expected:
+            problems.append(f"{path}: no op of the registry generates it")
+    return problems
