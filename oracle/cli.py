@@ -6,7 +6,7 @@ from collections import Counter
 
 import jsonschema
 
-from . import __version__, compare, fixtures, golden, parity
+from . import __version__, compare, fixtures, golden, parity, verify_command
 
 
 def inventory(args):
@@ -98,6 +98,11 @@ def build_parser():
     )
     parity.add_arguments(parity_cmd)
     parity_cmd.set_defaults(run=parity.run)
+    verify_cmd = commands.add_parser(
+        "verify", help="run every fixture case through an implementation and report conformance"
+    )
+    verify_command.add_arguments(verify_cmd)
+    verify_cmd.set_defaults(run=verify_command.run)
     return parser
 
 

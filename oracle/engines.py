@@ -4,11 +4,48 @@ fixture format; `batched` says the per-sample inputs carry a leading
 batch axis, on which the reference loops and the others vectorize.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from . import torch_ops
+from . import numpy_ops, torch_ops
 
 ENGINES = ("reference", "numpy", "scipy", "torch")
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Any module with the reference's function names (conv2d_forward,
+    sigmoid_backward, binary_cross_entropy_prime, ...), e.g. an
+    implementation under test. batch_first: its functions take a leading
+    batch axis on per-sample arguments, like oracle.numpy_ops; otherwise
+    one sample, like reference/. arrays: pass NumPy arrays instead of
+    nested lists (batch-first backends always get arrays)."""
+
+    name: str
+    module: object
+    batch_first: bool = False
+    arrays: bool = False
+
+    def namespace(self):
+        """The module, with the harness' shape helpers where it has none."""
+        helpers = numpy_ops if self.batch_first or self.arrays else __import__("reference")
+        return _WithHelpers(self.module, helpers)
+
+
+class _WithHelpers:
+    """Attribute lookup on the module first, then `shape` and `bias_mode`
+    (harness helpers, not ops) from the matching engine."""
+
+    HELPERS = ("shape", "bias_mode")
+
+    def __init__(self, module, helpers):
+        self._module, self._helpers = module, helpers
+
+    def __getattr__(self, name):
+        if hasattr(self._module, name) or name not in self.HELPERS:
+            return getattr(self._module, name)
+        return getattr(self._helpers, name)
 
 
 def torch_available():
@@ -33,13 +70,16 @@ def _to_lists(value):
     return value.tolist() if isinstance(value, np.ndarray) else value
 
 
-def _run_reference(spec, inputs, params, batched, per_sample=False):
-    lists = {name: _to_lists(value) for name, value in inputs.items()}
+def _run_single(spec, run_case, inputs, params, batched, per_sample=False, arrays=False):
+    """A single-sample engine (the reference, or a backend like it); on a
+    batch it loops over the samples and sums the shared inputs' gradients."""
+    convert = (lambda v: np.asarray(v, dtype=float)) if arrays else _to_lists
+    values = {name: convert(value) for name, value in inputs.items()}
     if not (batched and spec.batch_inputs):
-        return {k: np.asarray(v) for k, v in spec.run_reference(lists, params).items()}
-    batch = len(lists[spec.batch_inputs[0]])
+        return {k: np.asarray(v) for k, v in run_case(values, params).items()}
+    batch = len(values[spec.batch_inputs[0]])
     results = [
-        spec.run_reference({k: (v[n] if k in spec.batch_inputs else v) for k, v in lists.items()}, params)
+        run_case({k: (v[n] if k in spec.batch_inputs else v) for k, v in values.items()}, params)
         for n in range(batch)
     ]
     outputs = {}
@@ -78,9 +118,15 @@ def run(spec, engine, inputs, params, batched=False, dtype=np.float64, device="c
     params = spec.with_defaults(params)
     spec.check_call(inputs, params)
     if engine == "reference":
-        return _run_reference(spec, inputs, params, batched, per_sample)
-    if getattr(spec, engine) is None:
+        return _run_single(spec, spec.reference, inputs, params, batched, per_sample)
+    if isinstance(engine, Backend):
+        run_case = spec.for_backend(engine.namespace())
+        if not engine.batch_first:
+            return _run_single(spec, run_case, inputs, params, batched, per_sample, engine.arrays)
+    elif getattr(spec, engine) is None:
         raise ValueError(f"op {spec.name}: no {engine} engine")
+    else:
+        run_case = getattr(spec, engine)
     arrays = {name: np.asarray(value, dtype=dtype) for name, value in inputs.items()}
     add_batch = not batched and bool(spec.batch_inputs)
     if add_batch:
@@ -89,10 +135,7 @@ def run(spec, engine, inputs, params, batched=False, dtype=np.float64, device="c
         outputs = _run_torch(spec, arrays, params, device)
     else:
         options = {"per_sample": True} if per_sample and batched and spec.summed_outputs else {}
-        outputs = {
-            name: np.asarray(value)
-            for name, value in getattr(spec, engine)(arrays, params, **options).items()
-        }
+        outputs = {name: np.asarray(value) for name, value in run_case(arrays, params, **options).items()}
     if add_batch:
         outputs = {k: (v if k in spec.summed_outputs else v[0]) for k, v in outputs.items()}
     return outputs

@@ -48,6 +48,7 @@ class OpSpec:
     numpy: object = None
     scipy: object = None
     torch: object = None  # forward(tensors, params) -> outputs, gradients by autograd
+    adapter: tuple = ()  # (builder, args): builder(backend, *args) -> run(inputs, params)
 
     def check_call(self, inputs, params):
         """Raise ValueError naming any missing or unknown argument or param."""
@@ -72,6 +73,12 @@ class OpSpec:
     def run_reference(self, inputs, params):
         self.check_call(inputs, params)
         return self.reference(inputs, self.with_defaults(params))
+
+    def for_backend(self, backend):
+        """run(inputs, params) over any module with the reference's function
+        names (e.g. an implementation under test)."""
+        build, args = self.adapter
+        return build(backend, *args)
 
     @property
     def engines(self):
@@ -198,8 +205,9 @@ def _parameter_count(backend):
 
 
 def _engines(build, *args, scipy=False):
-    """reference= and numpy= (and scipy=) adapters built from one builder."""
-    engines = {"reference": build(ref, *args), "numpy": build(numpy_ops, *args)}
+    """reference= and numpy= (and scipy=) adapters built from one builder,
+    and the builder itself (adapter=) for other backends."""
+    engines = {"reference": build(ref, *args), "numpy": build(numpy_ops, *args), "adapter": (build, args)}
     if scipy:
         engines["scipy"] = build(scipy_ops, *args)
     return engines

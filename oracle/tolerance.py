@@ -74,6 +74,7 @@ class Comparison:
     reason: str = ""
     max_abs: float = 0.0  # largest errors over all checked elements
     max_rel: float = 0.0
+    max_ratio: float = 0.0  # largest error / allowance (above 1 fails)
 
     @property
     def ok(self):
@@ -136,9 +137,13 @@ def compare(got, expected, tolerance, bound=0.0):
     bad = mask & ~(error <= allowed)  # NaN in got fails
     checked = int(mask.sum())
     largest = _largest_errors(error, expected, mask)
+    ratios = np.divide(
+        np.nan_to_num(error, nan=np.inf), allowed, out=np.where(error > 0, np.inf, 0.0), where=allowed > 0
+    )
+    max_ratio = float(np.where(mask, ratios, 0.0).max()) if mask.any() else 0.0
     if not bad.any():
-        return Comparison(checked, max_abs=largest[0], max_rel=largest[1])
-    excess = np.where(bad, np.nan_to_num(error, nan=np.inf) / np.maximum(allowed, 1e-300), -1.0)
+        return Comparison(checked, max_abs=largest[0], max_rel=largest[1], max_ratio=max_ratio)
+    excess = np.where(bad, ratios, -1.0)
     index = np.unravel_index(int(np.argmax(excess)), expected.shape)
     return Comparison(
         checked,
@@ -149,6 +154,7 @@ def compare(got, expected, tolerance, bound=0.0):
         float(allowed[index]),
         max_abs=largest[0],
         max_rel=largest[1],
+        max_ratio=max_ratio,
     )
 
 

@@ -1,0 +1,56 @@
+"""pytest plugin (entry point pytest11): `pytest --impl=MODULE` (or
+--layer-api DIR, --command CMD) adds one test per fixture case, the same
+cases `cnn-oracle verify` runs, with ids that name the op and the case.
+Inactive unless one of those options is given."""
+
+from pathlib import Path
+
+OPTIONS = ("impl", "layer_api", "command")
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("cnn-oracle", "conformance of an implementation under test")
+    group.addoption(
+        "--impl", help="Python module (dotted name or .py file) with the reference's function names"
+    )
+    group.addoption(
+        "--impl-batch-first", action="store_true", help="the module's functions take a batch axis"
+    )
+    group.addoption("--impl-arrays", action="store_true", help="pass NumPy arrays instead of nested lists")
+    group.addoption("--layer-api", help="folder of document-style layer classes")
+    group.addoption("--layer-config", help="JSON renaming classes, attributes and loss functions")
+    group.addoption("--command", help="program: one JSON case on stdin, JSON outputs on stdout")
+    group.addoption("--command-timeout", type=float, default=10.0, help="seconds per case (default 10)")
+    group.addoption("--oracle-op", action="append", help="only the cases of this op (repeatable)")
+
+
+def _active(config):
+    return any(config.getoption(name) for name in OPTIONS)
+
+
+def pytest_configure(config):
+    if not _active(config):
+        return
+    cases = str(Path(__file__).with_name("conformance_cases.py"))
+    if config.args_source == config.ArgsSource.ARGS:
+        config.args.append(cases)  # the user's own paths run too
+    else:
+        config.args[:] = [cases]  # no paths named: only the conformance cases
+
+
+def implementation(config):
+    from . import implementations
+
+    if config.getoption("impl"):
+        return implementations.FunctionImplementation(
+            config.getoption("impl"),
+            batch_first=config.getoption("impl_batch_first") or None,
+            arrays=config.getoption("impl_arrays") or None,
+        )
+    if config.getoption("layer_api"):
+        return implementations.LayerImplementation(
+            config.getoption("layer_api"), config.getoption("layer_config")
+        )
+    return implementations.CommandImplementation(
+        config.getoption("command"), config.getoption("command_timeout")
+    )

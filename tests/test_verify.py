@@ -1,0 +1,255 @@
+"""`cnn-oracle verify`, its three adapters, reports and the pytest plugin."""
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from xml.etree import ElementTree
+
+import jsonschema
+import pytest
+
+from oracle import cli, implementations, numpy_ops, verify
+
+HERE = Path(__file__).parent
+LAYERS = HERE / "doc_style_layers"
+COMMAND = f"{sys.executable} {HERE / 'command_impl.py'}"
+
+
+def _statuses(report):
+    return {r.status for r in report.results}
+
+
+def test_the_reference_passes_every_case():
+    report = verify.verify(implementations.BuiltinEngine("reference"))
+    assert report.ok and _statuses(report) == {"pass"}
+    assert report.count("pass") > 500
+
+
+def test_the_numpy_oracle_passes_through_the_function_adapter():
+    report = verify.verify(implementations.FunctionImplementation(numpy_ops, batch_first=True))
+    assert report.ok and _statuses(report) == {"pass"}
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered in exp")  # the documents' sigmoid at x = -1000
+def test_document_style_layers_pass_and_other_ops_are_skipped_with_a_reason():
+    report = verify.verify(implementations.LayerImplementation(LAYERS))
+    assert report.ok, verify.render_text(report)
+    passed = {r.op for r in report.results if r.status == "pass"}
+    assert passed >= {
+        "conv2d",
+        "dense",
+        "reshape",
+        "sigmoid",
+        "tanh",
+        "relu",
+        "softmax",
+        "mse",
+        "binary_cross_entropy",
+    }
+    skips = {r.op: r.message for r in report.results if r.status == "skip"}
+    assert "not part of the layer API" in skips["maxpool2d"]
+    assert "no LeakyReLU" in skips["leaky_relu"]
+    stride = next(r for r in report.results if r.op == "conv2d" and r.status == "skip")
+    assert "documents' Convolutional layer has no" in stride.message
+
+
+def test_layer_names_can_be_remapped_in_a_config_file(tmp_path):
+    folder = tmp_path / "layers"
+    folder.mkdir()
+    (folder / "mine.py").write_text(
+        (LAYERS / "dense.py")
+        .read_text()
+        .replace("from layer import Layer\n", "")
+        .replace("class Dense(Layer)", "class FullyConnected")
+        .replace("self.weights", "self.W")
+    )
+    config = tmp_path / "names.json"
+    config.write_text(json.dumps({"names": {"Dense": "FullyConnected", "weights": "W"}}))
+    report = verify.verify(implementations.LayerImplementation(folder, config), ops=["dense"])
+    assert report.ok and report.count("pass") > 10
+
+
+def test_the_command_adapter_runs_any_program():
+    report = verify.verify(implementations.CommandImplementation(COMMAND), ops=["relu", "dense", "tanh"])
+    assert report.ok, verify.render_text(report)
+    assert {r.op for r in report.results if r.status == "pass"} == {"relu", "dense"}
+    assert all("no tanh here" in r.message for r in report.results if r.op == "tanh")
+
+
+@pytest.mark.parametrize(
+    "mode, message",
+    [
+        ("hang", "timed out after 0.5 s and was killed"),
+        ("garbage", "not JSON"),
+        ("crash", "exited with status 1"),
+    ],
+)
+def test_a_misbehaving_command_is_a_failure_that_says_why(mode, message):
+    report = verify.verify(
+        implementations.CommandImplementation(f"{COMMAND} {mode}", timeout=0.5), ops=["relu"]
+    )
+    assert not report.ok
+    assert all(r.status == "fail" and message in r.message for r in report.results)
+
+
+def _module(tmp_path, source, name="impl_under_test"):
+    path = tmp_path / f"{name}.py"
+    path.write_text(textwrap.dedent(source))
+    return str(path)
+
+
+BROKEN_CONV = """
+    import reference
+    from reference import conv2d_forward
+
+    def conv2d_backward(x, kernels, dy, stride=1, padding=0, bias="untied"):
+        # the input gradient without the 180-degree rotation of the kernel
+        flipped = [[[list(reversed(r)) for r in reversed(k)] for k in row] for row in kernels]
+        return reference.conv2d_backward(x, flipped, dy, stride, padding, bias)
+"""
+
+
+def test_a_broken_implementation_fails_naming_op_check_and_case(tmp_path):
+    report = verify.verify(implementations.FunctionImplementation(_module(tmp_path, BROKEN_CONV)))
+    failed = {(r.op, r.check) for r in report.results if r.status == "fail"}
+    assert failed == {("conv2d", "backward")}
+    row = next(r for r in report.rows() if (r["op"], r["check"]) == ("conv2d", "backward"))
+    assert row["first_failure"] and row["fail"] > 0
+    text = verify.render_text(report)
+    assert "conv2d                    backward  FAIL" in text and "expected.dx" not in text
+    assert "dx[" in text and "allowed" in text
+    assert "not implemented" in next(r.message for r in report.results if r.op == "relu")
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("raise RuntimeError('boom')", "raised RuntimeError: boom"),
+        ("return (__import__('numpy').asarray(x) * float('nan')).tolist()", "non-finite values"),
+        ("return [1.0]", "got shape (1,), expected shape"),
+    ],
+    ids=["exception", "nan", "wrong-shape"],
+)
+def test_bad_outputs_are_failures_that_say_so(tmp_path, body, message):
+    source = f"""
+        def relu_forward(x):
+            {body}
+    """
+    report = verify.verify(implementations.FunctionImplementation(_module(tmp_path, source)), ops=["relu"])
+    forward = [r for r in report.results if r.check == "forward"]
+    assert forward and all(r.status == "fail" and message in r.message for r in forward)
+
+
+def test_a_malformed_fixture_is_an_error_naming_file_and_path(tmp_path):
+    (tmp_path / "bad.json").write_text(
+        json.dumps({"format": "cnn-oracle-fixture/1", "id": "bad", "op": "relu"})
+    )
+    (tmp_path / "broken.json").write_text("{")
+    report = verify.verify(implementations.BuiltinEngine("reference"), root=tmp_path)
+    assert not report.ok
+    assert any("bad.json" in e and "'inputs' is a required property" in e for e in report.errors)
+    assert any("broken.json: invalid JSON" in e for e in report.errors)
+
+
+def test_xfail_entries_expected_failures_xpass_and_unknown(tmp_path):
+    xfail = tmp_path / "xfail.txt"
+    xfail.write_text("conv2d backward   # known: no rotation\nrelu forward\nconv3d\n")
+    entries = verify.read_xfail(xfail)
+    report = verify.verify(
+        implementations.FunctionImplementation(_module(tmp_path, BROKEN_CONV)), ["conv2d", "relu"], entries
+    )
+    assert report.ok and report.count("xfail") > 0
+    assert [e.describe() for e in report.unknown_xfail] == ["conv3d"]
+    text = verify.render_text(report)
+    assert "unknown xfail entry on line 3: 'conv3d'" in text
+    fixed = verify.verify(implementations.BuiltinEngine("reference"), ["conv2d"], verify.read_xfail(xfail))
+    assert [e.describe() for e in fixed.xpass] == ["conv2d backward"]
+    assert "XPASS xfail line 1 'conv2d backward' now passes" in verify.render_text(fixed)
+
+
+def test_a_malformed_xfail_line_is_named(tmp_path):
+    xfail = tmp_path / "xfail.txt"
+    xfail.write_text("conv2d sideways\n")
+    with pytest.raises(ValueError, match="xfail.txt:1: expected 'OP"):
+        verify.read_xfail(xfail)
+
+
+def test_json_report_validates_against_its_schema_and_junit_parses(tmp_path):
+    report = verify.verify(
+        implementations.FunctionImplementation(_module(tmp_path, BROKEN_CONV)), ["conv2d", "relu"]
+    )
+    document = json.loads(verify.render_json(report))
+    jsonschema.validate(document, verify.report_schema())
+    assert document["summary"]["fail"] > 0 and document["ok"] is False
+    root = ElementTree.fromstring(verify.render_junit(report))
+    suites = {suite.get("name"): suite for suite in root.iter("testsuite")}
+    assert int(suites["conv2d"].get("failures")) > 0 and int(suites["relu"].get("skipped")) > 0
+    assert "| conv2d | backward |" in verify.render_markdown(report)
+
+
+def test_verify_command_exit_codes_and_output_file(tmp_path, capsys):
+    assert cli.main(["verify", "--op", "relu"]) == 0
+    assert cli.main(["verify", _module(tmp_path, BROKEN_CONV), "--op", "conv2d"]) == 1
+    target = tmp_path / "report.json"
+    assert (
+        cli.main(
+            [
+                "verify",
+                "oracle.numpy_ops",
+                "--batch-first",
+                "--op",
+                "dense",
+                "--format",
+                "json",
+                "--output",
+                str(target),
+            ]
+        )
+        == 0
+    )
+    assert json.loads(target.read_text())["ok"] is True
+    assert cli.main(["verify", "--layer-api", str(LAYERS), "--command", "x"]) == 2
+    assert "name one implementation" in capsys.readouterr().err
+
+
+def test_pytest_plugin_runs_one_test_per_case(tmp_path):
+    module = _module(tmp_path, BROKEN_CONV)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"--impl={module}",
+            "--oracle-op=conv2d",
+            "-n",
+            "2",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1, done.stdout[-2000:]
+    assert "conv2d::golden-conv2d-" in done.stdout and "backward: " in done.stdout
+    passing = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--impl=reference",
+            "--oracle-op=relu",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert passing.returncode == 0 and " passed" in passing.stdout
