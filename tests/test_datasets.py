@@ -11,8 +11,8 @@ from oracle import datasets, network, training
 
 def _write_idx(path, array, compress=False):
     header = b"\x00\x00\x08" + bytes([array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
-    data = header + array.astype(np.uint8).tobytes()
-    (gzip.open if compress else open)(path, "wb").write(data)
+    with (gzip.open if compress else open)(path, "wb") as handle:
+        handle.write(header + array.astype(np.uint8).tobytes())
 
 
 def _mnist_folder(folder, compress=False, count=(30, 20)):
