@@ -27,6 +27,19 @@ TIE_CASES = [
 ]
 
 
+# Inputs where a naive formula overflows or loses everything: a numerically
+# safe implementation gives finite, exact values.
+EDGE_CASES = {
+    "sigmoid": [{"x": [[-1000.0, -40.0, 0.0, 40.0, 1000.0]], "dy": [[1.0, 1.0, 1.0, 1.0, 1.0]]}],
+    "softmax": [
+        {"x": [1000.0, 1000.0, 0.0], "dy": [1.0, -1.0, 0.5]},
+        {"x": [-1000.0, 0.0, 1000.0], "dy": [0.5, 1.0, -1.0]},
+    ],
+    "sigmoid_bce": [{"y_true": [0.0, 1.0, 1.0], "z": [1000.0, -1000.0, 40.0]}],
+    "softmax_cce": [{"y_true": [0.0, 1.0, 0.0], "z": [1000.0, 0.0, -1000.0]}],
+}
+
+
 def _case(spec, case_id, inputs, params, section):
     outputs = spec.run_reference(inputs, params)
     return {
@@ -70,6 +83,9 @@ def cases_for(spec):
         cases.append(_case(spec, f"golden-{spec.name}-{seed:03d}", inputs, params, f"reference, seed {seed}"))
     if spec.name == "maxpool2d":
         cases.extend(_tie_cases(spec))
+    for number, inputs in enumerate(EDGE_CASES.get(spec.name, [])):
+        section = "numerical edge: large inputs, where a naive formula overflows"
+        cases.append(_case(spec, f"golden-{spec.name}-edge-{number}", inputs, {}, section))
     return cases
 
 

@@ -183,6 +183,10 @@ class LayerImplementation:
         wanted = set(self.names.values())
         wanted |= {f"{self.names[loss]}_prime" for loss in LOSS_FUNCTIONS}
         found = {}
+        # Fresh modules for this folder: another folder's `layer` or `dense`
+        # may already sit in sys.modules under the same name.
+        stems = {path.stem for path in self.folder.glob("*.py")}
+        saved = {name: sys.modules.pop(name) for name in stems if name in sys.modules}
         sys.path.insert(0, str(self.folder.resolve()))
         try:
             for path in sorted(self.folder.glob("*.py")):
@@ -196,6 +200,9 @@ class LayerImplementation:
                     found.update({name: getattr(module, name) for name in defined})
         finally:
             sys.path.remove(str(self.folder.resolve()))
+            for name in stems:
+                sys.modules.pop(name, None)
+            sys.modules.update(saved)
         return found
 
     def _get(self, key, op):

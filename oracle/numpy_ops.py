@@ -211,7 +211,9 @@ def binary_cross_entropy_prime(y_true, y_pred):
 
 
 def sigmoid_bce(y_true, z):
-    return binary_cross_entropy(y_true, sigmoid_forward(z))
+    """Stable form max(z, 0) - z y + log(1 + exp(-|z|)), as the reference."""
+    y, z = np.asarray(y_true), np.asarray(z)
+    return (np.maximum(z, 0.0) - z * y + np.log1p(np.exp(-np.abs(z)))).mean(axis=-1)
 
 
 def sigmoid_bce_prime(y_true, z):
@@ -245,7 +247,11 @@ def categorical_cross_entropy_prime(y_true, y_pred):
 
 
 def softmax_cce(y_true, z):
-    return categorical_cross_entropy(y_true, softmax_forward(z))
+    """With log-sum-exp, as the reference: exact for large logits."""
+    z = np.asarray(z)
+    top = z.max(axis=-1, keepdims=True)
+    log_sum_exp = top + np.log(np.exp(z - top).sum(axis=-1, keepdims=True))
+    return -(np.asarray(y_true) * (z - log_sum_exp)).sum(axis=-1)
 
 
 def softmax_cce_prime(y_true, z):

@@ -45,9 +45,11 @@ def binary_cross_entropy_prime(y_true, y_pred):
 
 
 def sigmoid_bce(y_true, z):
-    """Mean BCE of sigmoid(z), from the logits z."""
-    _pair(y_true, z, "z")
-    return binary_cross_entropy(y_true, [_sigmoid(v) for v in z])
+    """Mean BCE of sigmoid(z), from the logits z, in the stable form
+    max(z, 0) - z y + log(1 + exp(-|z|)): exact even where sigmoid(z)
+    rounds to 0 or 1 (z = 1000, y = 0 gives 1000, not -log(epsilon))."""
+    n = _pair(y_true, z, "z")
+    return math.fsum(max(v, 0.0) - v * y + math.log1p(math.exp(-abs(v))) for y, v in zip(y_true, z)) / n
 
 
 def sigmoid_bce_prime(y_true, z):
@@ -90,9 +92,12 @@ def categorical_cross_entropy_prime(y_true, y_pred):
 
 
 def softmax_cce(y_true, z):
-    """Categorical cross-entropy of softmax(z), from the logits z."""
+    """Categorical cross-entropy of softmax(z), from the logits z, with
+    log-sum-exp: -sum_k y_k (z_k - logsumexp(z)), exact for large logits."""
     _pair(y_true, z, "z")
-    return categorical_cross_entropy(y_true, softmax_forward(z))
+    top = max(z)
+    log_sum_exp = top + math.log(math.fsum(math.exp(v - top) for v in z))
+    return -math.fsum(y * (v - log_sum_exp) for y, v in zip(y_true, z))
 
 
 def softmax_cce_prime(y_true, z):

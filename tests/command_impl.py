@@ -1,6 +1,7 @@
 """A command-line implementation under test: one JSON case on stdin, the
 outputs as JSON on stdout. It implements a few ops by hand with NumPy and
-declines the rest, and can misbehave on request (for the harness' tests)."""
+declines the rest, and can misbehave on request (argv[1]: hang, garbage,
+crash, or one of the bugs of tests/mutants.py)."""
 
 import json
 import sys
@@ -9,20 +10,22 @@ import time
 import numpy as np
 
 
-def relu(inputs, params):
+def relu(inputs, params, mode):
     x = np.asarray(inputs["x"], float)
     out = {"y": np.maximum(x, 0).tolist()}
     if "dy" in inputs:
-        out["dx"] = (np.asarray(inputs["dy"]) * (x > 0)).tolist()
+        mask = 1.0 if mode == "relu-unmasked" else (x > 0)
+        out["dx"] = (np.asarray(inputs["dy"]) * mask).tolist()
     return out
 
 
-def dense(inputs, params):
+def dense(inputs, params, mode):
     x, w, b = (np.asarray(inputs[k], float) for k in ("x", "weights", "bias"))
     out = {"y": (w @ x + b).tolist()}
     if "dy" in inputs:
         dy = np.asarray(inputs["dy"], float)
-        out.update(dx=(w.T @ dy).tolist(), dweights=np.outer(dy, x).tolist(), dbias=dy.tolist())
+        dweights = np.outer(x, dy) if mode == "dense-transposed" else np.outer(dy, x)
+        out.update(dx=(w.T @ dy).tolist(), dweights=dweights.tolist(), dbias=dy.tolist())
     return out
 
 
@@ -41,4 +44,4 @@ if __name__ == "__main__":
     if request["op"] not in OPS:
         print(json.dumps({"not_implemented": f"no {request['op']} here"}))
         sys.exit(0)
-    print(json.dumps(OPS[request["op"]](request["inputs"], request["params"])))
+    print(json.dumps(OPS[request["op"]](request["inputs"], request["params"], mode)))

@@ -13,3 +13,17 @@ settings.register_profile(
 )
 settings.register_profile("random", max_examples=200, deadline=None)
 settings.load_profile(os.environ.get("CNN_ORACLE_HYPOTHESIS", "deterministic"))
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The kill rate of the mutant corpus (tests/test_mutants.py)."""
+    outcomes = {"killed": 0, "survived": 0}
+    for status, key in (("passed", "killed"), ("failed", "survived")):
+        for report in terminalreporter.stats.get(status, []):
+            if getattr(report, "when", "call") == "call" and "test_mutant_is_killed" in report.nodeid:
+                outcomes[key] += 1
+    total = sum(outcomes.values())
+    if total:
+        rate = 100.0 * outcomes["killed"] / total
+        counts = f"{outcomes['killed']} killed, {outcomes['survived']} survived of {total}"
+        terminalreporter.write_line(f"mutants: {counts} (kill rate {rate:.0f}%)")

@@ -1,0 +1,65 @@
+"""Every mutant of tests/mutants.py is caught by `verify`, through the
+adapter users use, and the report blames the right op and no other.
+
+    pytest tests/test_mutants.py      # prints the kill rate at the end
+"""
+
+import importlib
+import shutil
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from mutants import MUTANTS
+
+import reference
+from oracle import implementations, verify
+
+HERE = Path(__file__).parent
+SOURCES = {"function": Path(reference.__file__).parent, "layer": HERE / "doc_style_layers"}
+COMMAND = f"{sys.executable} {HERE / 'command_impl.py'}"
+
+
+def _mutated_copy(mutant, destination):
+    shutil.copytree(SOURCES[mutant.adapter], destination, ignore=shutil.ignore_patterns("__pycache__"))
+    path = destination / mutant.file
+    text = path.read_text()
+    assert text.count(mutant.old) == 1, f"{mutant.name}: the site must occur exactly once in {mutant.file}"
+    path.write_text(text.replace(mutant.old, mutant.new))
+    return destination
+
+
+def implementation_of(mutant, tmp_path):
+    if mutant.adapter == "function":
+        package = f"mutant_{mutant.name.replace('-', '_')}_{uuid.uuid4().hex[:8]}"
+        _mutated_copy(mutant, tmp_path / package)
+        sys.path.insert(0, str(tmp_path))
+        try:
+            return implementations.FunctionImplementation(importlib.import_module(package))
+        finally:
+            sys.path.remove(str(tmp_path))
+    if mutant.adapter == "layer":
+        return implementations.LayerImplementation(_mutated_copy(mutant, tmp_path / "layers"))
+    return implementations.CommandImplementation(f"{COMMAND} {mutant.file}")
+
+
+def _ops_of(mutant):
+    """The command implements two ops; the others are checked everywhere."""
+    return ["relu", "dense"] if mutant.adapter == "command" else None
+
+
+def test_the_corpus_is_large_and_covers_every_adapter():
+    assert len(MUTANTS) >= 25
+    assert {m.adapter for m in MUTANTS} == {"function", "layer", "command"}
+    assert len({m.name for m in MUTANTS}) == len(MUTANTS)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # mutants overflow and divide by zero
+@pytest.mark.parametrize("mutant", MUTANTS, ids=[m.name for m in MUTANTS])
+def test_mutant_is_killed(mutant, tmp_path):
+    report = verify.verify(implementation_of(mutant, tmp_path), ops=_ops_of(mutant))
+    blamed = {r.op for r in report.results if r.status == "fail"}
+    assert blamed, f"mutant {mutant.name} survived: {mutant.bug}"
+    assert blamed <= set(mutant.ops), f"{mutant.name} also blames {sorted(blamed - set(mutant.ops))}"
+    assert not report.ok
