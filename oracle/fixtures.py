@@ -42,6 +42,10 @@ def load(path):
         raise FixtureError(
             f"{path}: invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
         ) from None
+    except UnicodeDecodeError as error:
+        raise FixtureError(
+            f"{path}: not UTF-8 text (byte {error.object[error.start]:#04x} at offset {error.start})"
+        ) from None
     except OSError as error:
         raise FixtureError(f"{path}: cannot read: {error.strerror}") from None
 
