@@ -4,12 +4,13 @@ differences: full Jacobians, directional derivatives, and whole networks
 
 import numpy as np
 import pytest
+from seeds import seeds
 
 from oracle import composite, finite_diff, numpy_ops, registry, samples
 from oracle.tolerance import FINITE_DIFFERENCE_STEP
 
 DIFFERENTIABLE = [spec.name for spec in registry.OPS if spec.gradients]
-SEEDS = range(6)
+SEEDS = seeds(6)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
