@@ -6,7 +6,7 @@ from collections import Counter
 
 import jsonschema
 
-from . import __version__, compare, fixtures, golden, parity, verify_command
+from . import __version__, bench, compare, fixtures, golden, parity, verify_command
 
 
 def inventory(args):
@@ -103,6 +103,11 @@ def build_parser():
     )
     verify_command.add_arguments(verify_cmd)
     verify_cmd.set_defaults(run=verify_command.run)
+    bench_cmd = commands.add_parser(
+        "bench", help="side-by-side timings and ratios (NumPy vs torch, ours vs gradcheck)"
+    )
+    bench.add_arguments(bench_cmd)
+    bench_cmd.set_defaults(run=bench.run)
     return parser
 
 

@@ -2,11 +2,13 @@
 engine (NumPy by default; the reference works too, looping per sample).
 
 Full Jacobian: the numeric J (outputs x elements of one input) comes from
-central differences of every element at once, the 2P perturbed copies of
-a per-sample input stacked as one batch (a shared parameter, which has no
-batch axis, is perturbed one element per call). The analytic J comes from
-one batched backward pass whose upstream gradients are the rows of the
-identity (one-hot dy per sample), with per-sample parameter gradients.
+central differences of every element, the 2P perturbed copies of a
+per-sample input stacked as batches (a shared parameter, which has no batch
+axis, is perturbed one element per call). The analytic J comes from batched
+backward passes whose upstream gradients are the rows of the identity
+(one-hot dy per sample), with per-sample parameter gradients. Both go
+through the engine in chunks of rows (see _CHUNK_ELEMENTS), the unchanged
+inputs of a chunk being one broadcast copy.
 
 Directional (for large inputs, like torch.autograd.gradcheck's fast mode):
 for random unit directions u (input) and v (output), compare
@@ -81,29 +83,75 @@ def _forward_inputs(spec, inputs):
     return {name: value for name, value in inputs.items() if name != "dy"}
 
 
+# Elements per batched engine call (rows of perturbed inputs or one-hot upstream
+# gradients, times the larger of a row's input and output): enough rows to
+# amortize the call, few enough that the engine's arrays stay near the size of
+# a core's cache and are reused from call to call rather than allocated afresh.
+_CHUNK_ELEMENTS = 1 << 18
+
+
+def _chunks(count, row_elements):
+    """Slices of range(count) of at most _CHUNK_ELEMENTS // row_elements rows each."""
+    step = max(1, _CHUNK_ELEMENTS // max(row_elements, 1))
+    return [slice(start, min(start + step, count)) for start in range(0, count, step)]
+
+
+def _perturbed(base, elements, step):
+    """(2n, size) inputs for the n elements in the slice `elements`: row k is
+    base with element k moved by +step, row n + k the same moved by -step."""
+    count = elements.stop - elements.start
+    moved = np.arange(elements.start, elements.stop)
+    values = np.repeat(base.reshape(1, -1), 2 * count, axis=0)
+    values[np.arange(count), moved] += step
+    values[np.arange(count, 2 * count), moved] -= step
+    return values
+
+
+def _perturbed_outputs(spec, inputs, params, name, elements, step, engine):
+    """Forward outputs, one flattened row per row of _perturbed."""
+    base = inputs[name]
+    moved = _perturbed(base, elements, step)
+    if name in spec.batch_inputs:
+        batch = _repeat(spec, inputs, len(moved))
+        batch[name] = moved.reshape((-1,) + base.shape)
+        return _forward(spec, batch, params, True, engine).reshape(len(moved), -1)
+    # A shared parameter has no batch axis: one call per perturbed copy.
+    return np.stack(
+        [
+            _forward(spec, {**inputs, name: row.reshape(base.shape)}, params, False, engine).ravel()
+            for row in moved
+        ]
+    )
+
+
+def _one_hot_chunks(chunks, size):
+    """(chunk, those rows of the size x size identity) for each chunk (a slice).
+    One buffer serves every chunk, its ones cleared after use: the identity
+    is never built. Use each block before asking for the next."""
+    hot = np.zeros((max((chunk.stop - chunk.start for chunk in chunks), default=0), size))
+    for chunk in chunks:
+        count = chunk.stop - chunk.start
+        diagonal = (np.arange(count), np.arange(chunk.start, chunk.stop))
+        hot[diagonal] = 1.0
+        yield chunk, hot[:count]
+        hot[diagonal] = 0.0
+
+
 def numeric_jacobian(spec, inputs, params, name, step=FINITE_DIFFERENCE_STEP, engine="numpy"):
     """Central-difference Jacobian of the forward output w.r.t. inputs[name],
     shape (output size, input size)."""
     inputs = _forward_inputs(spec, _arrays(inputs))
-    base = inputs[name]
-    size = base.size
-    moves = np.concatenate([np.eye(size), -np.eye(size)]) * step
-    perturbed = base.reshape(1, -1) + moves
-    if name in spec.batch_inputs:
-        batch = _repeat(spec, inputs, 2 * size)
-        batch[name] = perturbed.reshape((2 * size,) + base.shape)
-        values = _forward(spec, batch, params, True, engine).reshape(2 * size, -1)
-    else:
-        values = np.stack(
-            [
-                _forward(spec, {**inputs, name: row.reshape(base.shape)}, params, False, engine).ravel()
-                for row in perturbed
-            ]
-        )
-    jacobian = (values[:size] - values[size:]) / (2.0 * step)
+    size = inputs[name].size
+    outputs = _forward(spec, inputs, params, False, engine).size
+    transposed = np.empty((size, outputs))  # filled a chunk of elements at a time
+    for elements in _chunks(size, 2 * max(size, outputs)):  # two rows (+step, -step) per element
+        values = _perturbed_outputs(spec, inputs, params, name, elements, step, engine)
+        count = elements.stop - elements.start
+        np.subtract(values[:count], values[count:], out=transposed[elements])
+    transposed /= 2.0 * step
     if name in spec.batch_mean:
-        jacobian = jacobian / len(inputs["x"])
-    return jacobian.T
+        transposed /= len(inputs["x"])
+    return transposed.T
 
 
 def analytic_jacobian(spec, inputs, params, engine="numpy"):
@@ -115,17 +163,25 @@ def analytic_jacobian(spec, inputs, params, engine="numpy"):
         return {name: np.asarray(outputs[grad]).reshape(1, -1) for name, grad in spec.gradients.items()}
     out_shape = _forward(spec, inputs, params, False, engine).shape
     rows = int(np.prod(out_shape))
-    if spec.batch_inputs:
-        batch = _repeat(spec, inputs, rows, skip=("dy",))
-        batch["dy"] = np.eye(rows).reshape((rows,) + out_shape)
+    if not spec.batch_inputs:
+        jacobian = {name: [] for name in spec.gradients}
+        for row in np.eye(rows):
+            outputs = engines.run(spec, engine, {**inputs, "dy": row.reshape(out_shape)}, params)
+            for name, grad in spec.gradients.items():
+                jacobian[name].append(np.asarray(outputs[grad]).ravel())
+        return {name: np.array(rows_) for name, rows_ in jacobian.items()}
+    # One batched backward per chunk of one-hot upstream gradients, with
+    # per-sample gradients of the shared parameters.
+    jacobian = {name: np.empty((rows, inputs[name].size)) for name in spec.gradients}
+    largest = max(rows, *(inputs[name].size for name in spec.gradients))
+    for chunk, one_hot in _one_hot_chunks(_chunks(rows, largest), rows):
+        count = chunk.stop - chunk.start
+        batch = _repeat(spec, inputs, count, skip=("dy",))
+        batch["dy"] = one_hot.reshape((count,) + out_shape)
         outputs = engines.run(spec, engine, batch, params, batched=True, per_sample=True)
-        return {name: np.asarray(outputs[grad]).reshape(rows, -1) for name, grad in spec.gradients.items()}
-    jacobian = {name: [] for name in spec.gradients}
-    for row in np.eye(rows):
-        outputs = engines.run(spec, engine, {**inputs, "dy": row.reshape(out_shape)}, params)
         for name, grad in spec.gradients.items():
-            jacobian[name].append(np.asarray(outputs[grad]).ravel())
-    return {name: np.array(rows_) for name, rows_ in jacobian.items()}
+            jacobian[name][chunk] = np.asarray(outputs[grad]).reshape(count, -1)
+    return jacobian
 
 
 def check_full(spec, inputs, params, tolerance=FINITE_DIFFERENCE, engine="numpy"):

@@ -5,8 +5,14 @@ per-sample arguments (x, dy, y_true, y_pred, z): volumes are (N, C, H, W),
 vectors (N, features). Parameter gradients (dkernels, dbiases, dweights,
 dbias) are summed over the batch, as a training step needs them.
 No Python loop runs over pixels or samples: windows come from
-sliding_window_view and the sums are tensordot/einsum (BLAS).
+sliding_window_view and the sums are tensordot/einsum (BLAS); the conv
+layer loops only over its kernel offsets (see "convolutional layer").
 """
+
+import itertools
+import math
+import threading
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -64,43 +70,238 @@ def convolve2d(x, k, mode="valid", stride=1):
 
 
 # ---- convolutional layer ----
+#
+# Both passes are a few BLAS products over the whole batch (im2col). The input
+# is copied once into zero-padded planes, channel-major (C, N, Hp, Wp); the
+# columns matrix stacks, for each kernel offset (i, j), the inputs that offset
+# meets at every output (a strided view of the planes). The input gradient
+# scatter-adds each offset's share of dx, K^T dy, back at that offset. With
+# stride 1 the shares are computed on the whole padded plane (dy being zero
+# where there is no output), so that each scatter-add is one contiguous block:
+# the planes are one flat buffer, and offset (i, j) is that buffer shifted by
+# i * Wp + j.
+
+
+class _Scratch(threading.local):
+    """Work arrays kept between calls, one set of a few per thread: a fresh
+    array costs a page fault per 4 KiB on first touch, which on a VM is slower
+    than the copy that fills it. Arrays over LIMIT bytes are allocated per call."""
+
+    LIMIT = 32 << 20
+
+    def __init__(self):
+        self.arrays = {}
+        self.layouts = {}  # name -> the layout whose frame is known to be zero (see framed)
+        self.columns = None  # (key, padded input, columns) of the last _columns call
+
+    def array(self, name, shape, dtype):
+        dtype, size = np.dtype(dtype), math.prod(shape)
+        self.layouts.pop(name, None)
+        if size * dtype.itemsize > self.LIMIT:
+            return np.empty(shape, dtype)
+        held = self.arrays.get(name)
+        if held is None or held.dtype != dtype or held.size < size:
+            held = self.arrays[name] = np.empty(size, dtype)
+        return held[:size].reshape(shape)
+
+    def zeros(self, name, shape, dtype):
+        array = self.array(name, shape, dtype)
+        array.fill(0)
+        return array
+
+    def framed(self, name, shape, dtype, layout):
+        """An array that is zero wherever its callers never write, provided they
+        write the same region for the same `layout`: zero-filled only when the
+        layout or the array changes."""
+        if self.layouts.get(name) == layout:
+            return self.arrays[name][: math.prod(shape)].reshape(shape)
+        array = self.zeros(name, shape, dtype)
+        if array.nbytes <= self.LIMIT:
+            self.layouts[name] = layout
+        return array
+
+
+_scratch = _Scratch()
+
+
+@dataclass(frozen=True)
+class _Geometry:
+    batch: int
+    channels: int
+    height: int
+    width: int
+    depth: int
+    k_rows: int
+    k_cols: int
+    stride: int
+    padding: int
+    dtype: np.dtype
+
+    @classmethod
+    def of(cls, x, kernels, stride, padding, dtype):
+        depth, _, k_rows, k_cols = kernels.shape
+        return cls(*x.shape, depth, k_rows, k_cols, stride, padding, np.dtype(dtype))
+
+    @property
+    def padded(self):
+        return self.height + 2 * self.padding, self.width + 2 * self.padding
+
+    @property
+    def out(self):
+        rows, cols = self.padded
+        return (rows - self.k_rows) // self.stride + 1, (cols - self.k_cols) // self.stride + 1
+
+    @property
+    def scatter_grid(self):
+        """Positions per sample at which the shares of dx are computed."""
+        return self.padded if self.stride == 1 else self.out
+
+    @property
+    def offsets(self):
+        return list(itertools.product(range(self.k_rows), range(self.k_cols)))
+
+    @property
+    def planes_size(self):
+        return self.channels * self.batch * math.prod(self.padded)
+
+    @property
+    def buffer_size(self):
+        """Padded planes plus room for the last shifted block."""
+        return self.planes_size + (self.k_rows - 1) * self.padded[1] + self.k_cols - 1
+
+
+def _planes(buffer, g):
+    """(C, N, Hp, Wp) view of a flat padded buffer."""
+    return buffer[: g.planes_size].reshape((g.channels, g.batch) + g.padded)
+
+
+def _interior(buffer, g):
+    """(C, N, H, W) view of the unpadded inputs in a flat padded buffer."""
+    p = g.padding
+    return _planes(buffer, g)[:, :, p : p + g.height, p : p + g.width]
+
+
+def _offset_views(buffer, g, whole_plane=False):
+    """Views of a flat padded buffer, one per kernel offset (i, j) in order: what
+    the offset meets at each output, (C, N, Ho, Wo), or with whole_plane (stride
+    1) at each position of the padded planes, (C * N * Hp * Wp,): the buffer
+    shifted by i * Wp + j."""
+    if whole_plane:
+        starts = (i * g.padded[1] + j for i, j in g.offsets)
+        return [buffer[start : start + g.planes_size] for start in starts]
+    planes, (rows, cols), s = _planes(buffer, g), g.out, g.stride
+    return [planes[:, :, i : i + s * rows : s, j : j + s * cols : s] for i, j in g.offsets]
+
+
+def _same_bits(a, b):
+    """Two (C, N, H, W) arrays hold the same numbers bit for bit (0.0 and -0.0
+    differ, NaN equals NaN). One plane is compared first: a different input is
+    told at little cost."""
+    if a.dtype != b.dtype:
+        return False
+    unsigned = np.dtype(f"u{a.dtype.itemsize}")
+    a, b = a.view(unsigned), b.view(unsigned)
+    return np.array_equal(a[:1, :1], b[:1, :1]) and np.array_equal(a, b)
+
+
+def _columns(x, g):
+    """(kh * kw * C + 1, N * Ho * Wo) matrix: row (i, j, c) holds channel c under
+    kernel offset (i, j) at every output; the last row is ones (the bias).
+    Backward reuses the matrix forward built for the same x, checked bit for bit."""
+    x = x.astype(g.dtype, copy=False)
+    if _scratch.columns is not None:
+        held_geometry, held_padded, held_columns = _scratch.columns
+        if held_geometry == g and _same_bits(_interior(held_padded, g), x.transpose(1, 0, 2, 3)):
+            return held_columns
+    _scratch.columns = None
+    padded = _scratch.framed("padded", (g.buffer_size,), g.dtype, g)
+    _interior(padded, g)[...] = x.transpose(1, 0, 2, 3)
+    columns = _scratch.array(
+        "columns", (len(g.offsets) * g.channels + 1, g.batch * math.prod(g.out)), g.dtype
+    )
+    by_offset = columns[:-1].reshape((len(g.offsets), g.channels, g.batch) + g.out)
+    for block, window in zip(by_offset, _offset_views(padded, g)):
+        block[...] = window
+    columns[-1] = 1
+    if columns.nbytes <= _Scratch.LIMIT:
+        _scratch.columns = (g, padded, columns)
+    return columns
+
+
+def _by_sample(matrix, g):
+    """(N, rows, Ho * Wo) view of a (rows, N * Ho * Wo) matrix."""
+    return matrix.reshape(matrix.shape[0], g.batch, -1).transpose(1, 0, 2)
+
+
+def _kernel_matrix(kernels):
+    """(D, kh * kw * C), columns in the order of the rows of _columns."""
+    depth, channels, k_rows, k_cols = kernels.shape
+    return kernels.transpose(0, 2, 3, 1).reshape(depth, k_rows * k_cols * channels)
+
+
+def _one_image(x):
+    """The samples are one image repeated, a broadcast view (batch stride 0), as
+    finite differences pass them: its columns are built, and multiplied, once."""
+    return x.shape[0] > 1 and x.strides[0] == 0
 
 
 def conv2d_forward(x, kernels, biases, stride=1, padding=0):
     """Y_i = B_i + sum_j X_j * K_ij for every sample: (N, D, Ho, Wo)."""
     x, kernels, biases = np.asarray(x), np.asarray(kernels), np.asarray(biases)
-    k_rows, k_cols = kernels.shape[2:]
-    columns = _windows(_pad(x, padding, padding, padding, padding), k_rows, k_cols, stride)
-    # columns: (N, C, Ho, Wo, kh, kw); contract C, kh, kw with the kernels.
-    y = np.tensordot(columns, kernels, axes=([1, 4, 5], [1, 2, 3])).transpose(0, 3, 1, 2)
-    return y + (biases[:, None, None] if biases.ndim == 1 else biases)
+    g = _Geometry.of(x, kernels, stride, padding, np.result_type(x, kernels, biases))
+    tied = biases.ndim == 1
+    bias_column = biases if tied else np.zeros(g.depth, g.dtype)
+    weights = np.concatenate([_kernel_matrix(kernels), bias_column[:, None]], axis=1)
+    y = np.empty((g.batch, g.depth) + g.out, g.dtype)
+    by_sample = y.reshape(g.batch, g.depth, -1)
+    if _one_image(x):
+        by_sample[...] = weights @ _columns(x[:1], replace(g, batch=1))
+    else:
+        np.matmul(weights, _by_sample(_columns(x, g), g), out=by_sample)
+    if not tied:
+        y += biases
+    return y
 
 
 def conv2d_backward(x, kernels, dy, stride=1, padding=0, bias="untied", per_sample=False):
     """(dx, dkernels, dbiases). With per_sample, the parameter gradients keep
     the batch axis instead of being summed over it."""
     x, kernels, dy = np.asarray(x), np.asarray(kernels), np.asarray(dy)
-    k_rows, k_cols = kernels.shape[2:]
-    height, width = x.shape[2:]
-    padded_rows, padded_cols = height + 2 * padding, width + 2 * padding
-    columns = _windows(_pad(x, padding, padding, padding, padding), k_rows, k_cols, stride)
-    if per_sample:
-        dkernels = np.einsum("ndhw,nchwij->ndcij", dy, columns)
+    g = _Geometry.of(x, kernels, stride, padding, np.result_type(x, kernels, dy))
+    # Per sample, columns @ dy^T: (kh * kw * C + 1, D), the ones row summing dy.
+    if _one_image(x):  # a single product: (N * D, Ho * Wo) @ (Ho * Wo, rows)
+        columns = _columns(x[:1], replace(g, batch=1))
+        by_sample = (
+            (dy.reshape(-1, columns.shape[1]) @ columns.T).reshape(g.batch, g.depth, -1).transpose(0, 2, 1)
+        )
     else:
-        dkernels = np.tensordot(dy, columns, axes=([0, 2, 3], [0, 2, 3]))
-    # dX = sum_i dY_i full-convolved with K_ij, on dY dilated by the stride and
-    # extended to reach input rows/columns that no window covered.
-    dilated = _dilate(dy, stride)
-    spare_rows = padded_rows - (dilated.shape[2] + k_rows - 1)
-    spare_cols = padded_cols - (dilated.shape[3] + k_cols - 1)
-    framed = _pad(dilated, k_rows - 1, k_rows - 1 + spare_rows, k_cols - 1, k_cols - 1 + spare_cols)
-    dy_columns = _windows(framed, k_rows, k_cols, 1)  # (N, D, Hp, Wp, kh, kw)
-    dx = np.tensordot(dy_columns, rot180(kernels), axes=([1, 4, 5], [0, 2, 3])).transpose(0, 3, 1, 2)
-    dx = dx[:, :, padding : padding + height, padding : padding + width]
-    spatial = (2, 3) if bias == "tied" else ()
-    batch = () if per_sample else (0,)
-    dbiases = dy.sum(axis=batch + spatial)
-    return dx, dkernels, dbiases
+        upstream = dy.reshape(g.batch, g.depth, -1).transpose(0, 2, 1)
+        by_sample = np.matmul(_by_sample(_columns(x, g), g), upstream)
+    gradients = by_sample if per_sample else by_sample.sum(axis=0)
+    by_offset = gradients[..., :-1, :].reshape(
+        gradients.shape[:-2] + (g.k_rows, g.k_cols, g.channels, g.depth)
+    )
+    dkernels = np.moveaxis(by_offset, (-1, -2), (-4, -3)).copy()
+    if bias == "tied":
+        dbiases = gradients[..., -1, :].copy()
+    else:
+        dbiases = dy.sum(axis=() if per_sample else (0,))
+    return _input_gradient(kernels, dy, g), dkernels, dbiases
+
+
+def _input_gradient(kernels, dy, g):
+    """Each kernel offset's share of dx (K^T dy), scatter-added at that offset."""
+    grid = g.scatter_grid
+    rows, cols = g.out
+    dy_grid = _scratch.framed("dy_grid", (g.depth, g.batch) + grid, g.dtype, g)
+    dy_grid[:, :, :rows, :cols] = dy.transpose(1, 0, 2, 3)
+    positions = g.batch * math.prod(grid)
+    shares = _scratch.array("shares", (len(g.offsets) * g.channels, positions), g.dtype)
+    np.matmul(_kernel_matrix(kernels).T, dy_grid.reshape(g.depth, positions), out=shares)
+    dx = _scratch.zeros("dx", (g.buffer_size,), g.dtype)
+    for share, window in zip(shares.reshape(len(g.offsets), -1), _offset_views(dx, g, g.stride == 1)):
+        window += share.reshape(window.shape)
+    return _interior(dx, g).transpose(1, 0, 2, 3).copy()
 
 
 # ---- reshape and dense ----

@@ -1,0 +1,422 @@
+"""Side-by-side timings: the NumPy engine against torch (CPU, float64), the
+full-Jacobian finite-difference check against torch.autograd.gradcheck, and
+the throughput of the pure-Python reference.
+
+Every comparison runs both sides in one process, alternating in blocks of
+calls, and keeps the best time of each: the least disturbed by the rest of
+the machine. A short pause before each block lets the other side's idle
+threads (OpenBLAS and torch both spin a while after their work) go to
+sleep, so that each side gets the cores it expects. Ratios are printed next
+to their targets; nothing here passes or fails on speed (`run` returns 0
+whenever the measurements could be taken).
+"""
+
+import itertools
+import math
+import os
+import platform
+import sys
+import time
+import warnings
+
+import numpy as np
+
+import reference
+
+from . import engines, finite_diff, numpy_ops, registry
+
+# (N, C, H, W) x (D, C, kh, kw): a first layer on MNIST-sized images, and a
+# deeper one with several channels.
+CONV_SIZES = (((64, 1, 28, 28), (5, 1, 3, 3)), ((32, 8, 32, 32), (16, 8, 3, 3)))
+QUICK_CONV_SIZES = (((4, 1, 8, 8), (2, 1, 3, 3)), ((2, 2, 8, 8), (3, 2, 3, 3)))
+CONV_TARGET = 1.2  # numpy time / torch time
+
+# One case of conv2d, (C, H, W) x (D, C, kh, kw), tied biases.
+GRADCHECK_SIZE = ((1, 28, 28), (5, 1, 3, 3))
+QUICK_GRADCHECK_SIZE = ((1, 6, 6), (2, 1, 3, 3))
+GRADCHECK_TARGET = 0.1  # our time / gradcheck's time
+
+REFERENCE_SIZE = ((4, 12, 12), (4, 4, 3, 3))
+QUICK_REFERENCE_SIZE = ((1, 5, 5), (1, 1, 3, 3))
+REFERENCE_SECONDS = 1.0  # the reference runs for about this long unless --repeat is given
+
+DEFAULT_ROUNDS = {"conv": 200, "gradcheck": 3}  # timed calls of each side
+QUICK_ROUNDS = {"conv": 3, "gradcheck": 1}
+BLOCK = {"conv": 10, "gradcheck": 1}  # calls of one side in a row
+PAUSE_S = 0.02
+
+
+def add_arguments(parser):
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        metavar="N",
+        help="timed calls of each side of every measurement (default: 200 for the conv layer, 3 for "
+        "the gradient checks, about 1 s of calls for the reference)",
+    )
+    parser.add_argument("--quick", action="store_true", help="tiny sizes and few rounds (a smoke test)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="torch threads (torch.set_num_threads); numpy's BLAS threads are fixed when it loads: "
+        "set OPENBLAS_NUM_THREADS / OMP_NUM_THREADS before starting",
+    )
+    return parser
+
+
+def run(args):
+    if args.repeat is not None and args.repeat < 1:
+        print("bench: --repeat must be at least 1", file=sys.stderr)
+        return 2
+    if args.threads is not None and args.threads < 1:
+        print("bench: --threads must be at least 1", file=sys.stderr)
+        return 2
+    results = measure(repeat=args.repeat, quick=args.quick, threads=args.threads)
+    print("\n".join(report(results)))
+    return 0
+
+
+def measure(repeat=None, quick=False, threads=None):
+    """Every measurement, as a dict (times in seconds); the torch parts are
+    None, with `torch_skipped` saying why, when torch cannot run."""
+    torch_ok, torch_reason = engines.torch_available()
+    torch = _load_torch(threads) if torch_ok else None
+    rounds = _rounds(repeat, quick)
+    results = {
+        "machine": _machine(torch),
+        "quick": quick,
+        "torch_skipped": None if torch_ok else torch_reason,
+        "conv": [
+            _time_conv_layer(x_shape, k_shape, rounds["conv"], torch)
+            for x_shape, k_shape in (QUICK_CONV_SIZES if quick else CONV_SIZES)
+        ],
+        "gradcheck": _time_gradient_checks(
+            *(QUICK_GRADCHECK_SIZE if quick else GRADCHECK_SIZE), rounds["gradcheck"], torch
+        ),
+        "reference": _reference_throughput(
+            *(QUICK_REFERENCE_SIZE if quick else REFERENCE_SIZE), repeat, quick
+        ),
+    }
+    return results
+
+
+def _rounds(repeat, quick):
+    if repeat is not None:
+        return {part: repeat for part in DEFAULT_ROUNDS}
+    return QUICK_ROUNDS if quick else DEFAULT_ROUNDS
+
+
+def _load_torch(threads):
+    from . import torch_ops
+
+    torch = torch_ops.load()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    return torch
+
+
+def _machine(torch):
+    return {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "numpy": np.__version__,
+        "blas": _blas_name(),
+        "blas_threads": _blas_threads_setting(),
+        "torch": torch.__version__ if torch else None,
+        "torch_threads": torch.get_num_threads() if torch else None,
+    }
+
+
+def _blas_name():
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    except Exception:  # older numpy, or a build that does not report it
+        return "unknown"
+    return f"{blas.get('name', 'unknown')} {blas.get('version', '')}".strip()
+
+
+def _blas_threads_setting():
+    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        if os.environ.get(variable):
+            return f"{os.environ[variable]} ({variable})"
+    return f"{os.cpu_count()} (the BLAS default: one per CPU)"
+
+
+def _best_times(functions, calls, block=1):
+    """({name: best wall time}, {name: last result}) over `calls` timed calls of
+    each function, after one warm-up call: blocks of `block` calls of one
+    function, then of the next, in turn, each after a short pause."""
+    results = {name: function() for name, function in functions.items()}
+    best = {name: math.inf for name in functions}
+    for done in range(0, calls, block):
+        for name, function in functions.items():
+            time.sleep(PAUSE_S)
+            for _ in range(min(block, calls - done)):
+                start = time.perf_counter()
+                results[name] = function()
+                best[name] = min(best[name], time.perf_counter() - start)
+    return best, results
+
+
+# ---- (a) the conv layer, forward + backward ----
+
+
+def _conv_inputs(x_shape, k_shape, rng):
+    depth, k_rows, k_cols = k_shape[0], k_shape[2], k_shape[3]
+    out_shape = (x_shape[0], depth, x_shape[2] - k_rows + 1, x_shape[3] - k_cols + 1)
+    # Two input batches, used in turn, as successive training steps would.
+    xs = [rng.standard_normal(x_shape) for _ in range(2)]
+    return xs, rng.standard_normal(k_shape), rng.standard_normal(depth), rng.standard_normal(out_shape)
+
+
+def _numpy_layer_step(xs, kernels, biases, dy):
+    batches = itertools.cycle(xs)
+
+    def step():
+        x = next(batches)
+        numpy_ops.conv2d_forward(x, kernels, biases)
+        numpy_ops.conv2d_backward(x, kernels, dy, bias="tied")
+
+    return step
+
+
+def _torch_layer_step(torch, xs, kernels, biases, dy):
+    from .torch_ops import F
+
+    tensors = [torch.tensor(x, requires_grad=True) for x in xs]
+    k, b = (torch.tensor(v, requires_grad=True) for v in (kernels, biases))
+    upstream = torch.tensor(dy)
+    batches = itertools.cycle(tensors)
+
+    def step():
+        x = next(batches)
+        y = F.conv2d(x, k, b)
+        torch.autograd.grad(y, (x, k, b), upstream)
+
+    return step
+
+
+def _time_conv_layer(x_shape, k_shape, rounds, torch):
+    xs, kernels, biases, dy = _conv_inputs(x_shape, k_shape, np.random.default_rng(0))
+    steps = {"numpy": _numpy_layer_step(xs, kernels, biases, dy)}
+    if torch is not None:
+        steps["torch"] = _torch_layer_step(torch, xs, kernels, biases, dy)
+    best, _ = _best_times(steps, rounds, BLOCK["conv"])
+    ho, wo = dy.shape[2:]
+    multiply_adds = 3 * math.prod(k_shape) * x_shape[0] * ho * wo  # forward, dK and dX
+    result = {
+        "x": x_shape,
+        "kernels": k_shape,
+        "multiply_adds": multiply_adds,
+        "numpy_s": best["numpy"],
+        "torch_s": best.get("torch"),
+    }
+    result["ratio"] = result["numpy_s"] / result["torch_s"] if torch is not None else None
+    return result
+
+
+# ---- (b) the full-Jacobian gradient check of conv2d ----
+
+
+def _conv2d_case(x_shape, k_shape, rng):
+    return {
+        "x": rng.standard_normal(x_shape),
+        "kernels": rng.standard_normal(k_shape),
+        "biases": rng.standard_normal(k_shape[0]),
+    }, {"bias": "tied"}
+
+
+def _our_jacobians(spec, inputs, params):
+    """(numeric, analytic) Jacobians of every differentiable input, as check_full computes them."""
+    analytic = finite_diff.analytic_jacobian(spec, inputs, params)
+    numeric = {name: finite_diff.numeric_jacobian(spec, inputs, params, name) for name in spec.gradients}
+    return numeric, analytic
+
+
+def _max_difference(numeric, analytic):
+    return max(float(np.max(np.abs(n - a))) for n, a in zip(numeric, analytic))
+
+
+def _time_gradient_checks(x_shape, k_shape, rounds, torch):
+    spec = registry.get("conv2d")
+    inputs, params = _conv2d_case(x_shape, k_shape, np.random.default_rng(0))
+    checks = {"ours": lambda: _our_jacobians(spec, inputs, params)}
+    if torch is not None:
+        function, tensors = _torch_conv2d(torch, inputs)
+        checks["gradcheck"] = lambda: torch.autograd.gradcheck(function, tensors, fast_mode=False)
+    best, outcomes = _best_times(checks, rounds)
+    # check_full adds the comparison of the two Jacobians to their computation.
+    check_full_s, _ = _best_times(
+        {"check_full": lambda: finite_diff.check_full(spec, inputs, params)}, rounds
+    )
+    numeric, analytic = outcomes["ours"]
+    result = {
+        "x": x_shape,
+        "kernels": k_shape,
+        "elements": sum(np.size(value) for value in inputs.values()),
+        "outputs": k_shape[0] * (x_shape[1] - k_shape[2] + 1) * (x_shape[2] - k_shape[3] + 1),
+        "ours_s": best["ours"],
+        "check_full_s": check_full_s["check_full"],
+        "ours_max_difference": _max_difference(
+            [numeric[name] for name in spec.gradients], [analytic[name] for name in spec.gradients]
+        ),
+        "gradcheck_s": best.get("gradcheck"),
+        "gradcheck_passed": None,
+        "gradcheck_max_difference": None,
+        "ratio": None,
+    }
+    if torch is not None:
+        result["gradcheck_passed"] = bool(outcomes["gradcheck"])
+        result["gradcheck_max_difference"] = _gradcheck_max_difference(torch, function, tensors)
+        result["ratio"] = result["ours_s"] / result["gradcheck_s"]
+    return result
+
+
+def _torch_conv2d(torch, inputs):
+    from .torch_ops import F
+
+    x = torch.tensor(inputs["x"][None], requires_grad=True)  # a batch of one, as F.conv2d wants
+    kernels, biases = (torch.tensor(inputs[name], requires_grad=True) for name in ("kernels", "biases"))
+    return (lambda x_, k_, b_: F.conv2d(x_, k_, b_)), (x, kernels, biases)
+
+
+def _gradcheck_max_difference(torch, function, tensors):
+    """max |numeric - analytic| over the Jacobians gradcheck compares (its eps,
+    1e-6), or None where torch no longer exposes them."""
+    gradcheck = sys.modules["torch.autograd.gradcheck"]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # both functions are deprecated
+            numeric = gradcheck.get_numerical_jacobian(lambda inputs: function(*inputs), tensors, eps=1e-6)
+            analytic = gradcheck.get_analytical_jacobian(tensors, function(*tensors))[0]
+    except (AttributeError, TypeError):
+        return None
+    return _max_difference([n.numpy() for n in numeric], [a.numpy() for a in analytic])
+
+
+# ---- (c) the pure-Python reference ----
+
+
+def _reference_throughput(x_shape, k_shape, repeat, quick):
+    rng = np.random.default_rng(0)
+    depth = k_shape[0]
+    out_shape = (depth, x_shape[1] - k_shape[2] + 1, x_shape[2] - k_shape[3] + 1)
+    x, kernels, biases, dy = (
+        rng.standard_normal(shape).tolist() for shape in (x_shape, k_shape, (depth,), out_shape)
+    )
+    wanted = repeat if repeat is not None else (1 if quick else None)  # None: about REFERENCE_SECONDS
+    rounds, elapsed, best = 0, 0.0, math.inf
+    while _more_rounds(rounds, elapsed, wanted):
+        start = time.perf_counter()
+        reference.conv2d_forward(x, kernels, biases)
+        reference.conv2d_backward(x, kernels, dy, bias="tied")
+        took = time.perf_counter() - start
+        best, elapsed, rounds = min(best, took), elapsed + took, rounds + 1
+    multiply_adds = 3 * math.prod(k_shape) * out_shape[1] * out_shape[2]
+    return {
+        "x": x_shape,
+        "kernels": k_shape,
+        "multiply_adds": multiply_adds,
+        "rounds": rounds,
+        "best_s": best,
+        "multiply_adds_per_s": multiply_adds / best,
+    }
+
+
+def _more_rounds(rounds, elapsed, wanted):
+    if wanted is not None:
+        return rounds < wanted
+    return rounds < 3 or elapsed < REFERENCE_SECONDS
+
+
+# ---- the report ----
+
+
+def _shape(dims):
+    return "(" + ",".join(str(d) for d in dims) + ")"
+
+
+def _ms(seconds):
+    return f"{seconds * 1e3:.3f} ms"
+
+
+def report(results):
+    """The lines printed by `cnn-oracle bench`."""
+    m = results["machine"]
+    torch_text = (
+        f"torch {m['torch']} ({m['torch_threads']} threads)" if m["torch"] else "torch: not available"
+    )
+    lines = [
+        f"machine: {m['cpus']} CPUs, python {m['python']}, numpy {m['numpy']} "
+        f"(BLAS {m['blas']}, threads {m['blas_threads']}; fixed when numpy loads), {torch_text}",
+        "best time of each side, the sides alternating in blocks of calls; ratios are time / other time, "
+        "lower is faster; targets are printed, not enforced"
+        + (" (--quick: tiny sizes, not meaningful)" if results["quick"] else ""),
+    ]
+    if results["torch_skipped"]:
+        lines.append(f"torch parts skipped: {results['torch_skipped']}")
+    lines += _conv_lines(results["conv"])
+    lines += _gradcheck_lines(results["gradcheck"])
+    lines += _reference_lines(results["reference"])
+    return lines
+
+
+def _conv_lines(rows):
+    lines = [
+        "",
+        "(a) conv layer forward + backward, float64, tied biases: NumPy engine vs torch CPU "
+        "(F.conv2d, then autograd.grad for x, kernels, biases); each step takes the next of two "
+        "input batches, as training does",
+    ]
+    for row in rows:
+        size = f"{_shape(row['x'])} x {_shape(row['kernels'])}"
+        timing = f"numpy {_ms(row['numpy_s'])} ({_rate(row['multiply_adds'], row['numpy_s'], 1e9, 'G')})"
+        if row["torch_s"] is None:
+            lines.append(f"  {size}: {timing}; torch skipped")
+            continue
+        lines.append(
+            f"  {size}: {timing}, torch {_ms(row['torch_s'])} "
+            f"({_rate(row['multiply_adds'], row['torch_s'], 1e9, 'G')}), "
+            f"ratio numpy/torch {row['ratio']:.2f} (target <= {CONV_TARGET})"
+        )
+    return lines
+
+
+def _rate(multiply_adds, seconds, unit, prefix):
+    return f"{multiply_adds / seconds / unit:.2f} {prefix} multiply-adds/s"
+
+
+def _gradcheck_lines(row):
+    size = f"x {_shape(row['x'])}, kernels {_shape(row['kernels'])}, tied biases"
+    lines = [
+        "",
+        f"(b) full-Jacobian gradient check of conv2d, {size}: {row['outputs']} outputs x "
+        f"{row['elements']} input elements, the same float64 values on both sides, central "
+        "differences with step 1e-6",
+        f"  ours (numeric + analytic Jacobians): {row['ours_s']:.4f} s, "
+        f"max |numeric - analytic| {row['ours_max_difference']:.3g}",
+        f"  ours, finite_diff.check_full (adds comparing them): {row['check_full_s']:.4f} s",
+    ]
+    if row["gradcheck_s"] is None:
+        return lines + ["  torch.autograd.gradcheck skipped"]
+    difference = row["gradcheck_max_difference"]
+    difference_text = (
+        f"{difference:.3g}" if difference is not None else "n/a (torch no longer exposes its Jacobians)"
+    )
+    return lines + [
+        f"  torch.autograd.gradcheck(fast_mode=False): {row['gradcheck_s']:.4f} s "
+        f"({'passed' if row['gradcheck_passed'] else 'FAILED'}), max |numeric - analytic| {difference_text}",
+        f"  ratio ours/gradcheck {row['ratio']:.3f} (target <= {GRADCHECK_TARGET}); "
+        f"check_full/gradcheck {row['check_full_s'] / row['gradcheck_s']:.3f}",
+    ]
+
+
+def _reference_lines(row):
+    size = f"{_shape(row['x'])} x {_shape(row['kernels'])}"
+    return [
+        "",
+        f"(c) pure-Python reference conv layer, one sample {size}, forward + backward: "
+        f"{row['multiply_adds']} multiply-adds (3 x D*C*Ho*Wo*kh*kw) in {_ms(row['best_s'])} "
+        f"(best of {row['rounds']}): {_rate(row['multiply_adds'], row['best_s'], 1e6, 'M')}",
+    ]
