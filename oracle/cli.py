@@ -88,26 +88,20 @@ def build_parser():
         if name == "check":
             sub.add_argument("-v", "--verbose", action="store_true", help="list passing cases too")
         sub.set_defaults(run=function)
-    compare_cmd = commands.add_parser(
-        "compare", help="agreement matrix: every op and engine against the reference, and finite differences"
-    )
-    compare.add_arguments(compare_cmd)
-    compare_cmd.set_defaults(run=compare.run)
-    parity_cmd = commands.add_parser(
-        "parity", help="train a document's network on every engine in lockstep and report divergence"
-    )
-    parity.add_arguments(parity_cmd)
-    parity_cmd.set_defaults(run=parity.run)
-    verify_cmd = commands.add_parser(
-        "verify", help="run every fixture case through an implementation and report conformance"
-    )
-    verify_command.add_arguments(verify_cmd)
-    verify_cmd.set_defaults(run=verify_command.run)
-    bench_cmd = commands.add_parser(
-        "bench", help="side-by-side timings and ratios (NumPy vs torch, ours vs gradcheck)"
-    )
-    bench.add_arguments(bench_cmd)
-    bench_cmd.set_defaults(run=bench.run)
+    # Subcommands that live in their own module: add_arguments(parser) and run(args).
+    for name, module, help_text in (
+        (
+            "compare",
+            compare,
+            "agreement matrix: every op and engine against the reference, and finite differences",
+        ),
+        ("parity", parity, "train a document's network on every engine in lockstep and report divergence"),
+        ("verify", verify_command, "run every fixture case through an implementation and report conformance"),
+        ("bench", bench, "side-by-side timings and ratios (NumPy vs torch, ours vs gradcheck)"),
+    ):
+        sub = commands.add_parser(name, help=help_text)
+        module.add_arguments(sub)
+        sub.set_defaults(run=module.run)
     return parser
 
 
