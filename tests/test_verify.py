@@ -214,42 +214,14 @@ def test_verify_command_exit_codes_and_output_file(tmp_path, capsys):
     assert "name one implementation" in capsys.readouterr().err
 
 
+def _pytest(cwd, *args):
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
 def test_pytest_plugin_runs_one_test_per_case(tmp_path):
-    module = _module(tmp_path, BROKEN_CONV)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            f"--impl={module}",
-            "--oracle-op=conv2d",
-            "-n",
-            "2",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = _pytest(tmp_path, f"--impl={_module(tmp_path, BROKEN_CONV)}", "--oracle-op=conv2d", "-n", "2")
     assert done.returncode == 1, done.stdout[-2000:]
     assert "conv2d::golden-conv2d-" in done.stdout and "backward: " in done.stdout
-    passing = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--impl=reference",
-            "--oracle-op=relu",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    passing = _pytest(tmp_path, "--impl=reference", "--oracle-op=relu")
     assert passing.returncode == 0 and " passed" in passing.stdout
