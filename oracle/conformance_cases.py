@@ -19,8 +19,11 @@ def implementation(request):
     return pytest_plugin.implementation(request.config)
 
 
-def test_conformance(implementation, location, case):
-    results = verify.run_case(implementation, location, case)
+def test_conformance(request, implementation, location, case):
+    try:
+        results = verify.run_case(implementation, location, case, request.config.getoption("oracle_dtype"))
+    except fixtures.FixtureError as error:
+        pytest.fail(f"malformed fixture: {error}", pytrace=False)
     failures = [r for r in results if r.status == "fail"]
     if failures:
         pytest.fail("\n".join(f"{r.check}: {r.message}" for r in failures), pytrace=False)

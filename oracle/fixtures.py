@@ -136,27 +136,42 @@ def _numeric(array, binding):
     return symbolic.evaluate_all(array, binding) if binding else array
 
 
-def run_case(case, engine="reference", **options):
-    """Outputs of `engine` for this case (symbols bound to numbers), and the
-    binding. options: dtype, device (see oracle.engines.run)."""
-    spec = registry.get(case["op"])
-    binding = symbol_binding(case)
-    inputs = case["inputs"]
-    if binding:
-        inputs = {k: symbolic.substitute(v, binding) for k, v in inputs.items()}
-    return engines.run(spec, engine, inputs, case.get("params", {}), **options), binding
+def bound_case(case):
+    """(inputs, expected, binding): a symbolic case's symbols bound to
+    numbers and its polynomials evaluated (other cases as they are); a
+    malformed polynomial is a FixtureError naming its JSON path."""
+    try:
+        binding = symbol_binding(case)
+    except ValueError as error:
+        raise FixtureError(f"$.inputs: {error}") from None
+    if not binding:
+        return case["inputs"], case["expected"], None
+    inputs = {name: symbolic.substitute(value, binding) for name, value in case["inputs"].items()}
+    expected = {}
+    for name, value in case["expected"].items():
+        try:
+            expected[name] = symbolic.evaluate_all(value, binding)
+        except ValueError as error:
+            raise FixtureError(f"$.expected.{name}: {error}") from None
+    return inputs, expected, binding
 
 
 def check_case(case, file="<memory>", engine="reference", **options):
-    """Compare `engine` with every expected value and confirm every erratum."""
+    """Compare `engine` with every expected value and confirm every erratum.
+    options: dtype, device (see oracle.engines.run)."""
     result = CaseResult(case.get("id", "?"), str(file), case.get("op", "?"))
     try:
-        outputs, binding = run_case(case, engine, **options)
+        inputs, expected_values, binding = bound_case(case)
+    except FixtureError as error:
+        result.problems.append(str(error))
+        return result
+    try:
+        spec = registry.get(case["op"])
+        outputs = engines.run(spec, engine, inputs, case.get("params", {}), **options)
     except (ValueError, KeyError, TypeError) as error:
         result.problems.append(f"op {result.op}: the {engine} engine rejected the case: {error}")
         return result
-    spec = registry.get(case["op"])
-    for name, expected in case["expected"].items():
+    for name, expected in expected_values.items():
         if name not in spec.outputs:
             result.problems.append(f"expected.{name}: op {spec.name} has no output {name!r}")
             continue
@@ -164,7 +179,7 @@ def check_case(case, file="<memory>", engine="reference", **options):
             result.problems.append(f"expected.{name}: not produced (backward outputs need input dy)")
             continue
         tolerance = tolerance_for(case, name)
-        comparison = compare(outputs[name], _numeric(expected, binding), tolerance)
+        comparison = compare(outputs[name], expected, tolerance)
         result.checked += comparison.checked
         if not comparison.ok:
             result.problems.append(f"{comparison.describe('expected.' + name)} ({tolerance})")
@@ -189,10 +204,14 @@ def check_erratum(case, erratum, binding):
         return "path must point into expected"
     output = _STEP.match("." + path[len("expected.") :]).group(1)
     tolerance = tolerance_for(case, output)
-    correct = _numeric(erratum["correct"], binding)
-    if not compare(correct, _numeric(held, binding), Tolerance(1e-12, 1e-12)).ok:
+    try:
+        values = (erratum["correct"], held, erratum["printed"])
+        correct, held_value, printed = (_numeric(value, binding) for value in values)
+    except ValueError as error:
+        return str(error)
+    if not compare(correct, held_value, Tolerance(1e-12, 1e-12)).ok:
         return f"the case holds {held!r} at this path, not the erratum's correct value {erratum['correct']!r}"
-    if compare(_numeric(erratum["printed"], binding), correct, tolerance).ok:
+    if compare(printed, correct, tolerance).ok:
         printed = erratum["printed"]
         return f"printed {printed!r} is within {tolerance} of correct {erratum['correct']!r}: not an error"
     return None

@@ -39,6 +39,13 @@ EDGE_CASES = {
     "softmax_cce": [{"y_true": [0.0, 1.0, 0.0], "z": [1000.0, 0.0, -1000.0]}],
 }
 
+# Values float32 cannot hold (its largest is 3.4e38): a float64 result the
+# float64 tier checks, and the float32 tier skips saying why.
+FLOAT32_OVERFLOW_CASES = {
+    "relu": [{"x": [[1e39, -1e39, 0.5]], "dy": [[1.0, 2.0, 3.0]]}],  # inputs beyond float32
+    "mse": [{"y_true": [0.0, 0.0], "y_pred": [3e19, -3e19]}],  # loss 9e38 beyond float32
+}
+
 
 def _case(spec, case_id, inputs, params, section):
     outputs = spec.run_reference(inputs, params)
@@ -83,9 +90,13 @@ def cases_for(spec):
         cases.append(_case(spec, f"golden-{spec.name}-{seed:03d}", inputs, params, f"reference, seed {seed}"))
     if spec.name == "maxpool2d":
         cases.extend(_tie_cases(spec))
-    for number, inputs in enumerate(EDGE_CASES.get(spec.name, [])):
-        section = "numerical edge: large inputs, where a naive formula overflows"
-        cases.append(_case(spec, f"golden-{spec.name}-edge-{number}", inputs, {}, section))
+    edges = (
+        ("edge", EDGE_CASES, "numerical edge: large inputs, where a naive formula overflows"),
+        ("huge", FLOAT32_OVERFLOW_CASES, "numerical edge: values beyond float32's range"),
+    )
+    for label, table, section in edges:
+        for number, inputs in enumerate(table.get(spec.name, [])):
+            cases.append(_case(spec, f"golden-{spec.name}-{label}-{number}", inputs, {}, section))
     return cases
 
 

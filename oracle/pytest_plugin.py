@@ -22,6 +22,12 @@ def pytest_addoption(parser):
     group.addoption("--command", help="program: one JSON case on stdin, JSON outputs on stdout")
     group.addoption("--command-timeout", type=float, default=10.0, help="seconds per case (default 10)")
     group.addoption("--oracle-op", action="append", help="only the cases of this op (repeatable)")
+    group.addoption(
+        "--oracle-dtype",
+        choices=("float64", "float32"),
+        default="float64",
+        help="the precision the implementation computes in (float32: float32 tolerances)",
+    )
 
 
 def _active(config):

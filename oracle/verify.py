@@ -16,9 +16,9 @@ from pathlib import Path
 import jsonschema
 import numpy as np
 
-from . import fixtures, registry, symbolic
+from . import agreement, fixtures, registry
 from .implementations import NotImplementedByTarget
-from .tolerance import compare
+from .tolerance import FLOAT32_MAX, compare, widened
 
 REPORT_FORMAT = "cnn-oracle-report/1"
 CHECKS = ("forward", "backward")
@@ -74,6 +74,7 @@ def read_xfail(path):
 @dataclass
 class Report:
     implementation: str
+    dtype: str = "float64"  # the precision the implementation was judged at
     results: list = field(default_factory=list)
     errors: list = field(default_factory=list)  # malformed fixtures
     xfail: list = field(default_factory=list)
@@ -134,8 +135,9 @@ def _split(spec, expected):
     }
 
 
-def _judge(outputs, expected, case, binding):
-    """(status, message, worst error, worst ratio) of one check's outputs."""
+def _judge(outputs, expected, allowance):
+    """(status, message, worst error, worst ratio) of one check's outputs;
+    allowance(name) -> (Tolerance, elementwise bound)."""
     worst_error = worst_ratio = 0.0
     for name, value in expected.items():
         if name not in outputs:
@@ -145,33 +147,73 @@ def _judge(outputs, expected, case, binding):
             finite = np.all(np.isfinite(np.asarray(got, dtype=float)))
         except (TypeError, ValueError):
             return "fail", f"{name}: not numeric: {str(got)[:80]}", math.inf, math.inf
-        tolerance = fixtures.tolerance_for(case, name)
-        result = compare(got, symbolic.evaluate_all(value, binding) if binding else value, tolerance)
+        tolerance, bound = allowance(name)
+        result = compare(got, value, tolerance, bound)
         worst_error, worst_ratio = max(worst_error, result.max_abs), max(worst_ratio, result.max_ratio)
         if not result.ok:
             prefix = "" if finite else "non-finite values (NaN or inf); "
+            widened = " + float32 accumulation bound" if np.any(bound) else ""
             return (
                 "fail",
-                prefix + result.describe(name) + f" ({tolerance})",
+                prefix + result.describe(name) + f" ({tolerance}{widened})",
                 worst_error,
                 max(worst_ratio, 1.0),
             )
     return "pass", "", worst_error, worst_ratio
 
 
-def run_case(implementation, location, case):
-    """[CaseCheck] of one case: one per check that has expected outputs."""
+def _beyond_float32(values):
+    """'name (value)' of the first value outside float32's range, or ''."""
+    for name, value in values.items():
+        try:
+            array = np.abs(np.asarray(value, dtype=float))
+        except (TypeError, ValueError):  # unchecked (None) entries
+            continue
+        if array.size and array.max() > FLOAT32_MAX:
+            return f"{name} ({array.max():.3g})"
+    return ""
+
+
+def _float32_skips(inputs, checks):
+    """{check: reason} for the checks float32 cannot express: an input or
+    one of the check's expected values beyond float32's range."""
+    beyond_input = _beyond_float32(inputs)
+    skips = {}
+    for kind, expected in checks.items():
+        beyond_output = "" if beyond_input else _beyond_float32(expected)
+        if beyond_input or beyond_output:
+            what = f"input {beyond_input}" if beyond_input else f"expected output {beyond_output}"
+            skips[kind] = f"{what} is outside float32's range (max {FLOAT32_MAX:.3g})"
+    return skips
+
+
+def _allowance(spec, case, inputs, params, dtype):
+    """allowance(output name) for an implementation computing in dtype."""
+    bounds = agreement.accumulation_bounds(spec, inputs, params, dtype) if dtype != "float64" else {}
+    return lambda name: (
+        widened(fixtures.tolerance_for(case, name), dtype),
+        bounds.get(name, 0.0),
+    )
+
+
+def run_case(implementation, location, case, dtype="float64"):
+    """[CaseCheck] of one case: one per check that has expected outputs
+    (FixtureError if the case itself is malformed). dtype: the precision
+    the implementation computes in; float32 widens the tolerances
+    (oracle.tolerance.widened) and skips values float32 cannot hold."""
     spec = registry.get(case["op"])
-    checks = {kind: exp for kind, exp in _split(spec, case["expected"]).items() if exp}
+    try:
+        inputs, expected, _ = fixtures.bound_case(case)
+    except fixtures.FixtureError as error:
+        raise fixtures.FixtureError(f"{location}: {error}") from None
+    checks = {kind: exp for kind, exp in _split(spec, expected).items() if exp}
     make = lambda kind, status, message="", error=0.0, ratio=0.0: CaseCheck(  # noqa: E731
         spec.name, kind, case["id"], location, status, message, error, ratio
     )
-    binding = fixtures.symbol_binding(case)
-    inputs = (
-        {k: symbolic.substitute(v, binding) for k, v in case["inputs"].items()} if binding else case["inputs"]
-    )
     params = case.get("params", {})
-    skipped = {}
+    skipped = _float32_skips(inputs, checks) if dtype == "float32" else {}
+    if len(skipped) == len(checks):
+        return [make(kind, "skip", skipped[kind]) for kind in checks]
     try:
         try:
             outputs = implementation.outputs(spec, inputs, params)
@@ -190,16 +232,15 @@ def run_case(implementation, location, case):
         return [
             make(kind, "fail", f"returned {type(outputs).__name__}, not a dict of outputs") for kind in checks
         ]
+    allowance = _allowance(spec, case, inputs, params, dtype)
     return [
-        make(kind, "skip", skipped[kind])
-        if kind in skipped
-        else make(kind, *_judge(outputs, expected, case, binding))
-        for kind, expected in checks.items()
+        make(kind, "skip", skipped[kind]) if kind in skipped else make(kind, *_judge(outputs, exp, allowance))
+        for kind, exp in checks.items()
     ]
 
 
-def verify(implementation, ops=None, xfail=(), root=None):
-    report = Report(implementation.name, xfail=list(xfail))
+def verify(implementation, ops=None, xfail=(), root=None, dtype="float64"):
+    report = Report(implementation.name, dtype, xfail=list(xfail))
     validator = jsonschema.Draft202012Validator(fixtures.schema())
     for path in fixtures.case_files(root):
         try:
@@ -217,7 +258,10 @@ def verify(implementation, ops=None, xfail=(), root=None):
             if case["op"] not in registry.REGISTRY:
                 report.errors.append(f"{location}: $.op: unknown operation {case['op']!r}")
                 continue
-            report.results.extend(run_case(implementation, location, case))
+            try:
+                report.results.extend(run_case(implementation, location, case, dtype))
+            except fixtures.FixtureError as error:
+                report.errors.append(str(error))
     _apply_xfail(report)
     return report
 
@@ -241,7 +285,7 @@ def _ratio(value):
 
 
 def render_text(report):
-    lines = [f"implementation: {report.implementation}", ""]
+    lines = [f"implementation: {report.implementation}", f"judged at: {report.dtype} tolerances", ""]
     header = f"{'op':<26}{'check':<10}{'result':<22}{'worst err/tol':>14}  first failing case"
     lines += [header, "-" * len(header)]
     for row in report.rows():
@@ -285,6 +329,8 @@ def render_markdown(report):
     lines = [
         f"# Conformance of `{report.implementation}`",
         "",
+        f"Judged at {report.dtype} tolerances.",
+        "",
         "| op | check | pass | fail | skipped | worst error / tolerance | first failing case |",
         "|---|---|---|---|---|---|---|",
     ]
@@ -308,6 +354,7 @@ def as_json(report):
     return {
         "format": REPORT_FORMAT,
         "implementation": report.implementation,
+        "dtype": report.dtype,
         "ok": report.ok,
         "summary": {status: report.count(status) for status in ("pass", "fail", "skip", "xfail")},
         "rows": [
@@ -331,7 +378,7 @@ def render_json(report):
 def render_junit(report):
     from xml.etree import ElementTree as ET
 
-    root = ET.Element("testsuites", name=f"cnn-oracle verify {report.implementation}")
+    root = ET.Element("testsuites", name=f"cnn-oracle verify {report.implementation} ({report.dtype})")
     by_op = {}
     for r in report.results:
         by_op.setdefault(r.op, []).append(r)

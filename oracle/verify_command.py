@@ -28,6 +28,13 @@ def add_arguments(parser):
     parser.add_argument(
         "--engine", choices=("reference", "numpy", "scipy", "torch"), help="one of the suite's engines"
     )
+    parser.add_argument(
+        "--dtype",
+        choices=("float64", "float32"),
+        default="float64",
+        help="the precision the implementation computes in: float32 widens the tolerances to the "
+        "float32 tier and skips values float32 cannot hold; --engine runs in it (default float64)",
+    )
     parser.add_argument("--op", action="append", help="only this op (repeatable)")
     parser.add_argument("--xfail", metavar="FILE", help="known failures, one 'OP [CHECK [CASE]]' per line")
     parser.add_argument("--format", choices=sorted(verify.RENDERERS), default="text")
@@ -49,7 +56,7 @@ def implementation_from(args):
         return implementations.LayerImplementation(args.layer_api, args.layer_config)
     if args.command:
         return implementations.CommandImplementation(args.command, args.timeout)
-    return implementations.BuiltinEngine(args.engine or "reference")
+    return implementations.BuiltinEngine(args.engine or "reference", args.dtype)
 
 
 def run(args):
@@ -59,7 +66,7 @@ def run(args):
     except (ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    report = verify.verify(implementation, args.op, xfail, args.root)
+    report = verify.verify(implementation, args.op, xfail, args.root, args.dtype)
     text = verify.RENDERERS[args.format](report)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as handle:

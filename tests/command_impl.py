@@ -1,7 +1,8 @@
 """A command-line implementation under test: one JSON case on stdin, the
 outputs as JSON on stdout. It implements a few ops by hand with NumPy and
 declines the rest, and can misbehave on request (argv[1]: hang, garbage,
-crash, or one of the bugs of tests/mutants.py)."""
+crash, or one of the bugs of tests/mutants.py), or compute correctly in
+float32 (argv[1] = float32)."""
 
 import json
 import sys
@@ -10,20 +11,24 @@ import time
 import numpy as np
 
 
+def _array(inputs, name, mode):
+    return np.asarray(inputs[name], np.float32 if mode == "float32" else np.float64)
+
+
 def relu(inputs, params, mode):
-    x = np.asarray(inputs["x"], float)
+    x = _array(inputs, "x", mode)
     out = {"y": np.maximum(x, 0).tolist()}
     if "dy" in inputs:
         mask = 1.0 if mode == "relu-unmasked" else (x > 0)
-        out["dx"] = (np.asarray(inputs["dy"]) * mask).tolist()
+        out["dx"] = (_array(inputs, "dy", mode) * mask).tolist()
     return out
 
 
 def dense(inputs, params, mode):
-    x, w, b = (np.asarray(inputs[k], float) for k in ("x", "weights", "bias"))
+    x, w, b = (_array(inputs, k, mode) for k in ("x", "weights", "bias"))
     out = {"y": (w @ x + b).tolist()}
     if "dy" in inputs:
-        dy = np.asarray(inputs["dy"], float)
+        dy = _array(inputs, "dy", mode)
         dweights = np.outer(x, dy) if mode == "dense-transposed" else np.outer(dy, x)
         out.update(dx=(w.T @ dy).tolist(), dweights=dweights.tolist(), dbias=dy.tolist())
     return out

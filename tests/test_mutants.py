@@ -55,11 +55,22 @@ def test_the_corpus_is_large_and_covers_every_adapter():
     assert len({m.name for m in MUTANTS}) == len(MUTANTS)
 
 
+def _assert_killed(mutant, tmp_path, dtype):
+    report = verify.verify(implementation_of(mutant, tmp_path), ops=_ops_of(mutant), dtype=dtype)
+    blamed = {r.op for r in report.results if r.status == "fail"}
+    assert blamed, f"mutant {mutant.name} survived at {dtype} tolerances: {mutant.bug}"
+    assert blamed <= set(mutant.ops), f"{mutant.name} also blames {sorted(blamed - set(mutant.ops))}"
+    assert not report.ok
+
+
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # mutants overflow and divide by zero
 @pytest.mark.parametrize("mutant", MUTANTS, ids=[m.name for m in MUTANTS])
 def test_mutant_is_killed(mutant, tmp_path):
-    report = verify.verify(implementation_of(mutant, tmp_path), ops=_ops_of(mutant))
-    blamed = {r.op for r in report.results if r.status == "fail"}
-    assert blamed, f"mutant {mutant.name} survived: {mutant.bug}"
-    assert blamed <= set(mutant.ops), f"{mutant.name} also blames {sorted(blamed - set(mutant.ops))}"
-    assert not report.ok
+    _assert_killed(mutant, tmp_path, "float64")
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("mutant", MUTANTS, ids=[m.name for m in MUTANTS])
+def test_mutant_is_killed_at_float32_tolerances(mutant, tmp_path):
+    """The wider float32 tier hides no bug: every mutant still fails."""
+    _assert_killed(mutant, tmp_path, "float32")
