@@ -18,15 +18,18 @@ class Cell:
     direction: str
     max_abs: float = 0.0
     max_rel: float = 0.0
+    max_ratio: float = 0.0  # worst error / allowance: the margin left
     checks: int = 0
     failure: str = ""
     reproduce: str = ""
     kinks: int = 0
     notes: list = field(default_factory=list)
 
-    def add(self, max_abs, max_rel, ok, describe, reproduce):
+    def add(self, comparison, ok, describe, reproduce):
         self.checks += 1
-        self.max_abs, self.max_rel = max(self.max_abs, max_abs), max(self.max_rel, max_rel)
+        self.max_abs = max(self.max_abs, comparison.max_abs)
+        self.max_rel = max(self.max_rel, comparison.max_rel)
+        self.max_ratio = max(self.max_ratio, comparison.max_ratio)
         if not ok and not self.failure:
             self.failure, self.reproduce = describe(), reproduce
 
@@ -74,13 +77,7 @@ def _agreement_cells(spec, engine, seeds, args):
             cell = cells.setdefault(
                 result.direction, Cell(spec.name, f"{engine} vs reference", result.direction)
             )
-            cell.add(
-                result.comparison.max_abs,
-                result.comparison.max_rel,
-                result.ok,
-                result.describe,
-                _reproduce(spec, engine, seed, args),
-            )
+            cell.add(result.comparison, result.ok, result.describe, _reproduce(spec, engine, seed, args))
     return list(cells.values())
 
 
@@ -92,9 +89,8 @@ def _gradient_cell(spec, seeds, args):
             if check.status == "kink crossed":
                 cell.kinks += 1
                 continue
-            comparison = check.comparison
             reproduce = f"cnn-oracle compare --op {spec.name} --seed {seed}"
-            cell.add(comparison.max_abs, comparison.max_rel, check.ok, check.describe, reproduce)
+            cell.add(check.comparison, check.ok, check.describe, reproduce)
     return cell
 
 
@@ -129,14 +125,16 @@ def run(args):
             cells.extend(_agreement_cells(spec, engine, seeds, args))
         if spec.gradients and not args.no_gradcheck and (not args.engine or "numpy" in args.engine):
             cells.append(_gradient_cell(spec, seeds, args))
-    header = f"{'op':<26}{'engines':<30}{'direction':<11}{'max abs err':>12}{'max rel err':>12}  status"
+    header = f"{'op':<26}{'engines':<30}{'direction':<11}{'max abs err':>12}{'max rel err':>12}"
+    header += f"{'err/tol':>9}  status"
     print(header)
     print("-" * len(header))
     for cell in cells:
         note = f" ({cell.kinks} kink crossed)" if cell.kinks else ""
         print(
             f"{cell.op:<26}{cell.pair:<30}{cell.direction:<11}"
-            f"{_format(cell.max_abs):>12}{_format(cell.max_rel):>12}  {cell.status}{note}"
+            f"{_format(cell.max_abs):>12}{_format(cell.max_rel):>12}"
+            f"{cell.max_ratio:>9.2g}  {cell.status}{note}"
         )
     failed = [cell for cell in cells if cell.failure]
     for cell in failed:

@@ -2,7 +2,11 @@
 
 import math
 
+import numpy as np
+import pytest
+
 import reference as ref
+from oracle import agreement, engines, fixtures, registry, samples
 from reference.losses import PROBABILITY_EPSILON
 
 
@@ -79,3 +83,72 @@ def test_one_by_one_input_and_kernel_equal_to_input():
     x = [[1.0, 2.0], [3.0, 4.0]]
     assert ref.correlate2d(x, x) == [[30.0]]
     assert ref.correlate2d([[3.0]], [[2.0]], "full") == [[6.0]]
+
+
+# ---- the same edges on every engine, and on every op ----
+
+ARRAY_INPUTS = [
+    (spec.name, name)
+    for spec in registry.OPS
+    for name, value in samples.draw(spec.samples, 0)[0].items()
+    if isinstance(value, list)
+]
+
+
+@pytest.mark.parametrize("op, name", ARRAY_INPUTS, ids=[f"{o}-{n}" for o, n in ARRAY_INPUTS])
+def test_an_empty_input_is_rejected_naming_it(op, name):
+    spec = registry.get(op)
+    inputs, params = samples.draw(spec.samples, 0)
+    with pytest.raises(ValueError, match=rf"^{name}: empty input"):
+        engines.run(spec, "reference", {**inputs, name: []}, params)
+
+
+SMALLEST = {
+    # 1x1 input and 1x1 kernel
+    "one-by-one": ("conv2d", {"x": [[[3.0]]], "kernels": [[[[2.0]]]], "biases": [[[0.5]]], "dy": [[[1.5]]]}),
+    # kernel as large as the (2-channel, rectangular) input: a single output position
+    "kernel-equals-input": (
+        "conv2d",
+        {
+            "x": [[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], [[0.5, -1.0, 2.0], [1.5, 0.0, -2.0]]],
+            "kernels": [[[[1.0, 0.0, -1.0], [2.0, 1.0, 0.5]], [[0.25, 1.0, 2.0], [-1.0, 3.0, 1.0]]]],
+            "biases": [0.1],
+            "dy": [[[2.0]]],
+        },
+    ),
+    "pool-window-equals-input": ("maxpool2d", {"x": [[[1.0, 7.0], [3.0, -2.0]]], "dy": [[[4.0]]]}),
+    "correlate-one-by-one-full": ("correlate2d", {"x": [[3.0]], "k": [[2.0]]}),
+}
+SMALLEST_PARAMS = {"maxpool2d": {"window": 2, "stride": 2}, "correlate2d": {"mode": "full"}}
+
+
+@pytest.mark.parametrize("label", SMALLEST)
+def test_smallest_shapes_agree_on_every_engine(label):
+    op, inputs = SMALLEST[label]
+    spec = registry.get(op)
+    params = SMALLEST_PARAMS.get(op, {})
+    for engine in spec.engines[1:]:
+        if engine == "torch" and not engines.torch_available()[0]:
+            continue
+        failures = [r.describe() for r in agreement.agree(spec, engine, inputs, params) if not r.ok]
+        assert not failures, "\n".join(failures)
+
+
+def test_kernel_equal_to_input_is_one_dot_product():
+    _, inputs = SMALLEST["kernel-equals-input"]
+    x, kernels = inputs["x"], inputs["kernels"]
+    dot = sum(a * b for xc, kc in zip(x, kernels[0]) for xr, kr in zip(xc, kc) for a, b in zip(xr, kr))
+    y = ref.conv2d_forward(x, kernels, inputs["biases"])
+    assert y == [[[dot + 0.1]]]
+
+
+def test_no_fixture_predicts_exactly_zero_or_one_for_a_cross_entropy():
+    """The loss there is a clipping convention, not math: verify must not judge it."""
+    ops = {"binary_cross_entropy", "categorical_cross_entropy"}
+    extremes = [
+        case["id"]
+        for _, case in fixtures.iter_cases()
+        if case["op"] in ops
+        and any(p in (0, 1) for p in np.ravel(np.asarray(case["inputs"]["y_pred"], dtype=float)))
+    ]
+    assert extremes == []
