@@ -84,11 +84,14 @@ def _tie_cases(spec):
     return cases
 
 
+def sample_case(spec, seed):
+    """A golden case from the op's sample generator with this seed."""
+    inputs, params = samples.draw(spec.samples, seed)
+    return _case(spec, f"golden-{spec.name}-{seed:03d}", inputs, params, f"reference, seed {seed}")
+
+
 def cases_for(spec):
-    cases = []
-    for seed in SEEDS:
-        inputs, params = samples.draw(spec.samples, seed)
-        cases.append(_case(spec, f"golden-{spec.name}-{seed:03d}", inputs, params, f"reference, seed {seed}"))
+    cases = [sample_case(spec, seed) for seed in SEEDS]
     if spec.name == "maxpool2d":
         cases.extend(_tie_cases(spec))
     edges = (
