@@ -152,10 +152,10 @@ def _judge(outputs, expected, allowance):
         worst_error, worst_ratio = max(worst_error, result.max_abs), max(worst_ratio, result.max_ratio)
         if not result.ok:
             prefix = "" if finite else "non-finite values (NaN or inf); "
-            widened = " + float32 accumulation bound" if np.any(bound) else ""
+            accumulation = " + float32 accumulation bound" if np.any(bound) else ""
             return (
                 "fail",
-                prefix + result.describe(name) + f" ({tolerance}{widened})",
+                prefix + result.describe(name) + f" ({tolerance}{accumulation})",
                 worst_error,
                 max(worst_ratio, 1.0),
             )
@@ -187,9 +187,12 @@ def _float32_skips(inputs, checks):
     return skips
 
 
-def _allowance(spec, case, inputs, params, dtype):
+def _allowance(spec, case, location, inputs, params, dtype):
     """allowance(output name) for an implementation computing in dtype."""
-    bounds = agreement.accumulation_bounds(spec, inputs, params, dtype) if dtype != "float64" else {}
+    try:
+        bounds = agreement.accumulation_bounds(spec, inputs, params, dtype) if dtype != "float64" else {}
+    except (ValueError, KeyError, TypeError) as error:
+        raise fixtures.FixtureError(f"{location}: the reference rejects the case: {error}") from None
     return lambda name: (
         widened(fixtures.tolerance_for(case, name), dtype),
         bounds.get(name, 0.0),
@@ -232,7 +235,7 @@ def run_case(implementation, location, case, dtype="float64"):
         return [
             make(kind, "fail", f"returned {type(outputs).__name__}, not a dict of outputs") for kind in checks
         ]
-    allowance = _allowance(spec, case, inputs, params, dtype)
+    allowance = _allowance(spec, case, location, inputs, params, dtype)
     return [
         make(kind, "skip", skipped[kind]) if kind in skipped else make(kind, *_judge(outputs, exp, allowance))
         for kind, exp in checks.items()

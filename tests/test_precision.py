@@ -2,6 +2,7 @@
 float32 tier and fails at float64's, values float32 cannot hold are skipped
 saying why, and the tier keeps a measured margin."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -96,3 +97,26 @@ def test_the_pytest_plugin_judges_at_the_requested_tier(tmp_path):
 
     assert run("--oracle-dtype=float32").returncode == 0
     assert run().returncode == 1
+
+
+def test_a_case_the_reference_rejects_is_a_fixture_error_naming_it(tmp_path):
+    """At float32 the reference bounds the accumulation error; a case it
+    rejects (weights of the wrong width) is reported, and the run goes on."""
+    case = {
+        "format": "cnn-oracle-fixture/1",
+        "id": "dense-bad-width",
+        "op": "dense",
+        "params": {},
+        "inputs": {"x": [1.0, 2.0, 3.0], "weights": [[1.0, 2.0]], "bias": [0.0]},
+        "expected": {"y": [5.0]},
+        "tolerance": {"abs": 0.0, "rel": 0.0},
+        "source": {"document": "generated", "section": "test", "kind": "generated"},
+        "errata": [],
+    }
+    (tmp_path / "dense-bad-width.json").write_text(json.dumps(case))
+    module = tmp_path / "lenient.py"
+    module.write_text("def dense_forward(x, weights, bias):\n    return [5.0]\n")
+    implementation = implementations.FunctionImplementation(str(module))
+    report = verify.verify(implementation, root=tmp_path, dtype="float32")
+    assert len(report.errors) == 1 and "dense-bad-width.json" in report.errors[0]
+    assert "the reference rejects the case" in report.errors[0] and not report.ok
