@@ -9,6 +9,7 @@ import sys
 import time
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 
 def _array(inputs, name, mode):
@@ -34,7 +35,32 @@ def dense(inputs, params, mode):
     return out
 
 
-OPS = {"relu": relu, "dense": dense}
+def maxpool2d(inputs, params, mode):
+    x = _array(inputs, "x", mode)
+    window, stride = params["window"], params["stride"]
+    windows = sliding_window_view(x, (window, window), axis=(1, 2))[:, ::stride, ::stride]
+    flat = windows.reshape(*windows.shape[:3], -1)
+    first = flat.argmax(axis=-1)  # the first maximum in row-major order
+    y = flat.max(axis=-1)
+    rows = np.arange(y.shape[1])[:, None] * stride + first // window
+    cols = np.arange(y.shape[2])[None, :] * stride + first % window
+    out = {"y": y.tolist(), "argmax": np.stack([rows, cols], axis=-1).tolist()}
+    if "dy" in inputs:
+        dy = _array(inputs, "dy", mode)
+        dx = np.zeros_like(x)
+        for c, r, s in np.ndindex(y.shape):
+            if mode == "maxpool-every-tie":
+                mask = flat[c, r, s] == y[c, r, s]
+            else:
+                mask = np.arange(window * window) == first[c, r, s]
+            dx[c, r * stride : r * stride + window, s * stride : s * stride + window] += dy[c, r, s] * (
+                mask.reshape(window, window)
+            )
+        out["dx"] = dx.tolist()
+    return out
+
+
+OPS = {"relu": relu, "dense": dense, "maxpool2d": maxpool2d}
 
 if __name__ == "__main__":
     mode = sys.argv[1] if len(sys.argv) > 1 else "correct"

@@ -138,4 +138,6 @@ MUTANTS = (
            "a command whose ReLU backward returns dy unmasked"),
     Mutant("command-dense-gradient-transposed", "command", "dense-transposed", "", "", ("dense",),
            "a command whose dense weight gradient is transposed"),
+    Mutant("command-maxpool-gradient-to-every-tied-maximum", "command", "maxpool-every-tie", "", "", ("maxpool2d",),
+           "a command whose max-pool backward masks with window == max: every tied maximum gets the gradient"),
 )

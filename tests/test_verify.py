@@ -7,6 +7,7 @@ import textwrap
 from pathlib import Path
 from xml.etree import ElementTree
 
+import command_impl
 import jsonschema
 import pytest
 from seeds import seeds
@@ -255,7 +256,7 @@ def _numpy_module():
     return implementations.FunctionImplementation(numpy_ops, batch_first=True)
 
 
-COMMAND_OPS = ["relu", "dense"]  # the ops tests/command_impl.py implements
+COMMAND_OPS = list(command_impl.OPS)
 CORRECT = {
     "numpy-function-adapter": (_numpy_module, "float64", None),
     "layer-folder": (lambda: implementations.LayerImplementation(LAYERS), "float64", None),
