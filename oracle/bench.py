@@ -22,8 +22,9 @@ import warnings
 import numpy as np
 
 import reference
-
-from . import engines, finite_diff, numpy_ops, registry
+from oracle import engines, registry
+from oracle.checks import finite_diff
+from oracle.engines import numpy_ops
 
 # (N, C, H, W) x (D, C, kh, kw): a first layer on MNIST-sized images, and a
 # deeper one with several channels.
@@ -108,7 +109,7 @@ def _rounds(repeat, quick):
 
 
 def _load_torch(threads):
-    from . import torch_ops
+    from oracle.engines import torch_ops
 
     torch = torch_ops.load()
     if threads is not None:
@@ -182,7 +183,7 @@ def _numpy_layer_step(xs, kernels, biases, dy):
 
 
 def _torch_layer_step(torch, xs, kernels, biases, dy):
-    from .torch_ops import F
+    from oracle.engines.torch_ops import F
 
     tensors = [torch.tensor(x, requires_grad=True) for x in xs]
     k, b = (torch.tensor(v, requires_grad=True) for v in (kernels, biases))
@@ -274,7 +275,7 @@ def _time_gradient_checks(x_shape, k_shape, rounds, torch):
 
 
 def _torch_conv2d(torch, inputs):
-    from .torch_ops import F
+    from oracle.engines.torch_ops import F
 
     x = torch.tensor(inputs["x"][None], requires_grad=True)  # a batch of one, as F.conv2d wants
     kernels, biases = (torch.tensor(inputs[name], requires_grad=True) for name in ("kernels", "biases"))

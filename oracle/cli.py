@@ -6,7 +6,10 @@ from collections import Counter
 
 import jsonschema
 
-from . import __version__, bench, compare, fixtures, golden, parity, verify_command
+from oracle import __version__, bench
+from oracle.checks import compare
+from oracle.conformance import fixtures, golden, verify_cli
+from oracle.training import parity
 
 
 def inventory(args):
@@ -96,7 +99,7 @@ def build_parser():
             "agreement matrix: every op and engine against the reference, and finite differences",
         ),
         ("parity", parity, "train a document's network on every engine in lockstep and report divergence"),
-        ("verify", verify_command, "run every fixture case through an implementation and report conformance"),
+        ("verify", verify_cli, "run every fixture case through an implementation and report conformance"),
         ("bench", bench, "side-by-side timings and ratios (NumPy vs torch, ours vs gradcheck)"),
     ):
         sub = commands.add_parser(name, help=help_text)

@@ -14,8 +14,8 @@ this registry.
 from dataclasses import dataclass, field
 
 import reference as ref
-
-from . import kinks, numpy_ops, samples, scipy_ops, torch_ops
+from oracle import kinks, samples
+from oracle.engines import numpy_ops, scipy_ops, torch_ops
 
 REQUIRED = object()  # a param default meaning: the case must give it
 

@@ -1,10 +1,17 @@
-"""A command-line implementation under test: one JSON case on stdin, the
-outputs as JSON on stdout. It implements a few ops by hand with NumPy and
-declines the rest, and can misbehave on request (argv[1]: hang, garbage,
-crash, or one of the bugs of tests/mutants.py), or compute correctly in
-float32 (argv[1] = float32)."""
+"""A command-line implementation under test, written from scratch against
+the streaming protocol (docs/protocol.md) with NumPy: a handshake, then one
+request per line and one reply per line. It implements a few ops and
+declines the rest.
+
+Arguments: [one-shot] [MODE]. "one-shot" speaks the older protocol (one
+request on stdin, one reply, exit). MODE is "correct" (default), "float32"
+(computes in float32), one of the bugs of tests/mutants.py, or a
+misbehaviour: hang, garbage, crash, bad-stderr, child-holds-stdout.
+"""
 
 import json
+import os
+import subprocess
 import sys
 import time
 
@@ -62,17 +69,59 @@ def maxpool2d(inputs, params, mode):
 
 OPS = {"relu": relu, "dense": dense, "maxpool2d": maxpool2d}
 
-if __name__ == "__main__":
-    mode = sys.argv[1] if len(sys.argv) > 1 else "correct"
-    request = json.load(sys.stdin)
+
+def answer(request, mode):
+    """The reply's content for one request: outputs, or not_implemented."""
     if mode == "hang":
-        time.sleep(60)
-    if mode == "garbage":
-        print("this is not JSON")
-        sys.exit(0)
+        time.sleep(3600)
     if mode == "crash":
         sys.exit("segmentation fault (pretend)")
+    if mode == "bad-stderr":
+        sys.stderr.buffer.write(b"caf\xe9 \xff\xfe not UTF-8\n")
+        sys.stderr.flush()
     if request["op"] not in OPS:
-        print(json.dumps({"not_implemented": f"no {request['op']} here"}))
-        sys.exit(0)
-    print(json.dumps(OPS[request["op"]](request["inputs"], request["params"], mode)))
+        return {"not_implemented": f"no {request['op']} here"}
+    return {"outputs": OPS[request["op"]](request["inputs"], request["params"], mode)}
+
+
+def one_shot(mode):
+    """The older protocol: the whole of stdin is one request."""
+    reply = answer(json.load(sys.stdin), mode)
+    print(json.dumps(reply.get("outputs", reply)))
+
+
+def streaming(mode):
+    hello = json.loads(sys.stdin.readline())
+    assert hello["protocol"] == "cnn-oracle-worker"
+    send({"protocol": "cnn-oracle-worker", "version": 1, "implementation": f"command_impl ({mode})"})
+    for line in sys.stdin:
+        request = json.loads(line)
+        if mode == "garbage":
+            print("this is not JSON", flush=True)
+            continue
+        send({"id": request["id"], **answer(request, mode)})
+
+
+def send(message):
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
+
+
+CHILD = """import os, sys, time
+if len(sys.argv) > 1:
+    with open(sys.argv[1], "w") as handle:
+        handle.write(str(os.getpid()))
+time.sleep(3600)
+"""
+
+
+if __name__ == "__main__":
+    arguments = sys.argv[1:]
+    older = arguments[:1] == ["one-shot"]
+    mode = (arguments[older:] or ["correct"])[0]
+    if mode == "child-holds-stdout":
+        # A child that inherits stdout and outlives this program: only killing
+        # the process group ends it. It writes its pid where the test says.
+        pid_file = os.environ.get("COMMAND_IMPL_PID_FILE", "")
+        subprocess.Popen([sys.executable, "-c", CHILD] + ([pid_file] if pid_file else []))
+    (one_shot if older else streaming)(mode)

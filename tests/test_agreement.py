@@ -8,7 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from oracle import agreement, engines, fixtures, numpy_ops, registry, samples
+from oracle import engines, registry, samples
+from oracle.checks import agreement
+from oracle.conformance import fixtures
+from oracle.engines import numpy_ops
 
 PAIRS = [(spec.name, engine) for spec in registry.OPS for engine in spec.engines if engine != "reference"]
 
@@ -103,7 +106,7 @@ def test_maxpool_ties_go_to_the_same_element_in_every_engine():
 def test_torch_engine_without_torch_says_why(monkeypatch):
     import builtins
 
-    from oracle import torch_ops
+    from oracle.engines import torch_ops
 
     real_import = builtins.__import__
 

@@ -3,7 +3,8 @@
 import json
 import shutil
 
-from oracle import cli, fixtures, jsonfmt
+from oracle import cli, jsonfmt
+from oracle.conformance import fixtures
 
 
 def test_fixtures_list_counts_every_document(capsys):
@@ -63,7 +64,7 @@ def test_compare_prints_the_matrix_and_passes(capsys):
 
 
 def test_compare_fails_on_a_planted_bug_and_says_how_to_reproduce(monkeypatch, capsys):
-    from oracle import numpy_ops
+    from oracle.engines import numpy_ops
 
     monkeypatch.setattr(numpy_ops, "tanh_backward", lambda x, dy: dy * (1 - numpy_ops.tanh_forward(x)))
     assert cli.main(["compare", "--op", "tanh", "--engine", "numpy", "--seeds", "2"]) == 1

@@ -6,7 +6,7 @@ import struct
 import numpy as np
 import pytest
 
-from oracle import datasets, network, training
+from oracle.training import datasets, lockstep, network
 
 
 def _write_idx(path, array, compress=False):
@@ -50,7 +50,7 @@ def test_real_mnist_switches_network_001_to_28x28_sizes(tmp_path):
     folder = _mnist_folder(tmp_path, count=(60, 40))
     spec, split = network.build("001", data_path=str(folder), epochs=1)
     assert spec.layers[3].init["weights"].shape == (100, 5 * 26 * 26)
-    run = training.train(spec, split, ("reference", "numpy"), max_steps=1, evaluate=False)
+    run = lockstep.train(spec, split, ("reference", "numpy"), max_steps=1, evaluate=False)
     assert run.ok
 
 

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 from seeds import seeds
 
-from oracle import composite, finite_diff, numpy_ops, registry, samples
+from oracle import registry, samples
+from oracle.checks import composite, finite_diff
+from oracle.engines import numpy_ops
 from oracle.tolerance import FINITE_DIFFERENCE_STEP
 
 DIFFERENTIABLE = [spec.name for spec in registry.OPS if spec.gradients]

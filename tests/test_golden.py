@@ -4,7 +4,8 @@ from-scratch implementations get wrong."""
 import numpy as np
 import pytest
 
-from oracle import fixtures, golden, registry
+from oracle import registry
+from oracle.conformance import fixtures, golden
 
 
 def _cases(op):

@@ -6,7 +6,8 @@ import copy
 import jsonschema
 import pytest
 
-from oracle import fixtures, jsonfmt
+from oracle import jsonfmt
+from oracle.conformance import fixtures
 
 FILES = fixtures.case_files(subdir="handworked")
 DOCUMENTS = (

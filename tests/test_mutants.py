@@ -4,10 +4,8 @@ adapter users use, and the report blames the right op and no other.
     pytest tests/test_mutants.py      # prints the kill rate at the end
 """
 
-import importlib
 import shutil
 import sys
-import uuid
 from pathlib import Path
 
 import command_impl
@@ -15,7 +13,7 @@ import pytest
 from mutants import MUTANTS
 
 import reference
-from oracle import implementations, verify
+from oracle.conformance import adapters, verify
 
 HERE = Path(__file__).parent
 SOURCES = {"function": Path(reference.__file__).parent, "layer": HERE / "doc_style_layers"}
@@ -32,17 +30,13 @@ def _mutated_copy(mutant, destination):
 
 
 def implementation_of(mutant, tmp_path):
+    """The mutant behind the front door users use, in its own worker."""
     if mutant.adapter == "function":
-        package = f"mutant_{mutant.name.replace('-', '_')}_{uuid.uuid4().hex[:8]}"
-        _mutated_copy(mutant, tmp_path / package)
-        sys.path.insert(0, str(tmp_path))
-        try:
-            return implementations.FunctionImplementation(importlib.import_module(package))
-        finally:
-            sys.path.remove(str(tmp_path))
+        package = f"mutant_{mutant.name.replace('-', '_')}"
+        return adapters.function_module(str(_mutated_copy(mutant, tmp_path / package)))
     if mutant.adapter == "layer":
-        return implementations.LayerImplementation(_mutated_copy(mutant, tmp_path / "layers"))
-    return implementations.CommandImplementation(f"{COMMAND} {mutant.file}")
+        return adapters.layer_folder(_mutated_copy(mutant, tmp_path / "layers"))
+    return adapters.command(f"{COMMAND} {mutant.file}")
 
 
 def _ops_of(mutant):

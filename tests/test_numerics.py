@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 import reference as ref
-from oracle import agreement, engines, fixtures, registry, samples
+from oracle import engines, registry, samples
+from oracle.checks import agreement
+from oracle.conformance import fixtures
 from reference.losses import PROBABILITY_EPSILON
 
 

@@ -4,7 +4,10 @@ torch engines in lockstep, parameters compared after every step."""
 import numpy as np
 import pytest
 
-from oracle import cli, engines, fixtures, network, numpy_ops, training
+from oracle import cli, engines
+from oracle.conformance import fixtures
+from oracle.engines import numpy_ops
+from oracle.training import lockstep, network
 
 TORCH, TORCH_REASON = engines.torch_available()
 ALL_ENGINES = ("reference", "numpy", "torch") if TORCH else ("reference", "numpy")
@@ -14,18 +17,18 @@ PREFIX = {"001": 2, "002": 6, "002-leaky": 6, "003": 1, "004a": 3, "004a-lr1": 3
 @pytest.mark.parametrize("name", network.NAMES)
 def test_every_engine_trains_in_lockstep_on_a_prefix(name):
     spec, split = network.build(name)
-    run = training.reference_prefix(spec, split, ALL_ENGINES[1:], PREFIX[name])
+    run = lockstep.reference_prefix(spec, split, ALL_ENGINES[1:], PREFIX[name])
     assert run.ok, run.first_divergence.describe()
     assert run.steps == PREFIX[name]
     assert len(run.max_divergence) == len(ALL_ENGINES) - 1
-    assert all(value <= training.PARITY_REL for value in run.max_divergence.values())
+    assert all(value <= lockstep.PARITY_REL for value in run.max_divergence.values())
 
 
 @pytest.mark.skipif(not TORCH, reason=TORCH_REASON)
 @pytest.mark.parametrize("name, epochs", [("001", 1), ("002", 1), ("004a", 10), ("004b", 2)])
 def test_numpy_and_torch_agree_over_whole_epochs(name, epochs):
     spec, split = network.build(name, epochs=epochs)
-    run = training.train(spec, split, ("numpy", "torch"))
+    run = lockstep.train(spec, split, ("numpy", "torch"))
     assert run.ok, run.first_divergence.describe()
     assert run.test_accuracy["numpy"] == run.test_accuracy["torch"]
 
@@ -37,7 +40,7 @@ def _expected(case_id, output):
 
 def test_one_sgd_step_of_network_003_reproduces_the_documents_gradients():
     spec, split = network.build("003")
-    engine = training.make_engine("numpy", spec, spec.initial_parameters())
+    engine = lockstep.make_engine("numpy", spec, spec.initial_parameters())
     before = engine.parameter_arrays()
     loss = engine.step(split.x_train, spec.targets(split.y_train))
     after = engine.parameter_arrays()
@@ -55,7 +58,7 @@ def test_a_wrong_gradient_is_reported_at_its_first_step_layer_and_element(monkey
     original = numpy_ops.sigmoid_backward
     monkeypatch.setattr(numpy_ops, "sigmoid_backward", lambda x, dy: 1.001 * original(x, dy))
     spec, split = network.build("003")
-    run = training.train(spec, split, ("reference", "numpy"), max_steps=1, evaluate=False)
+    run = lockstep.train(spec, split, ("reference", "numpy"), max_steps=1, evaluate=False)
     assert not run.ok
     divergence = run.first_divergence
     # The output layer's weights, right under the broken sigmoid, diverge most.
@@ -74,20 +77,20 @@ def test_accuracy_on_the_embedded_data(name, epochs, floor, seed):
     on seeds 0-3, the lowest test accuracies were 001 0.958, 002 0.915,
     004a-lr1 0.915, 004b (5 epochs of 12 steps) 0.839."""
     spec, split = network.build(name, epochs=epochs, seed=seed)
-    run = training.train(spec, split, ("numpy",))
+    run = lockstep.train(spec, split, ("numpy",))
     assert run.test_accuracy["numpy"] >= floor
 
 
 def test_float32_drift_is_measured_not_hidden():
     spec, split = network.build("004b", epochs=1)
-    run = training.train(spec, split, ("numpy", "numpy/float32"), max_steps=3, evaluate=False)
+    run = lockstep.train(spec, split, ("numpy", "numpy/float32"), max_steps=3, evaluate=False)
     drift = run.max_divergence[("numpy", "numpy/float32")]
     assert 1e-9 < drift < 1e-3
 
 
 def test_sample_order_is_the_same_for_every_engine_and_reproducible():
     spec, _ = network.build("001", epochs=2)
-    first, second = training.batches(spec, 200), training.batches(spec, 200)
+    first, second = lockstep.batches(spec, 200), lockstep.batches(spec, 200)
     assert [list(b) for _, b in first] == [list(b) for _, b in second]
     assert sorted(int(i) for _, b in first[:200] for i in b) == list(range(200))
 
@@ -128,8 +131,8 @@ class _Fixed:
 )
 def test_divergence_past_the_threshold_is_judged_against_the_nudged_twin(twin_drift, amplified):
     spec, _ = network.build("003")
-    run = training.ParityRun(spec, 1, {}, {})
-    training._compare(
+    run = lockstep.ParityRun(spec, 1, {}, {})
+    lockstep._compare(
         spec, 7, _Fixed([1.0, 2.0]), "numpy", _Fixed([1.0, 2.0 + 4e-9]), "torch", run, twin_drift
     )
     found = run.first_amplified if amplified else run.first_divergence
@@ -140,12 +143,12 @@ def test_divergence_past_the_threshold_is_judged_against_the_nudged_twin(twin_dr
 
 def test_the_nudged_twin_drifts_by_about_one_unit_of_rounding_per_step():
     spec, split = network.build("004b", epochs=1)
-    run = training.train(spec, split, ("numpy", "numpy"), max_steps=3, evaluate=False, twin=True)
+    run = lockstep.train(spec, split, ("numpy", "numpy"), max_steps=3, evaluate=False, twin=True)
     assert run.ok and run.max_divergence[("numpy", "numpy")] == 0.0
-    twin = training.NudgedTwin(spec, spec.initial_parameters(), seed=1)
-    plain = training.make_engine("numpy", spec, spec.initial_parameters())
+    twin = lockstep.NudgedTwin(spec, spec.initial_parameters(), seed=1)
+    plain = lockstep.make_engine("numpy", spec, spec.initial_parameters())
     targets = spec.targets(split.y_train[:8])
     twin.step(split.x_train[:8], targets)
     plain.step(split.x_train[:8], targets)
-    drift = training._largest_divergence(plain.parameter_arrays(), twin.parameter_arrays())[0]
+    drift = lockstep._largest_divergence(plain.parameter_arrays(), twin.parameter_arrays())[0]
     assert 0 < drift < 1e-14

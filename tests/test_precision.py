@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from oracle import cli, engines, implementations, verify
+from oracle import cli, engines, reports
+from oracle.conformance import adapters, verify
 from oracle.tolerance import AGREEMENT, Tolerance, widened
 
 HERE = Path(__file__).parent
@@ -29,15 +30,15 @@ def _float32_engines():
 
 @pytest.mark.parametrize("engine", _float32_engines())
 def test_float32_engines_pass_at_the_float32_tier_with_margin(engine):
-    report = verify.verify(implementations.BuiltinEngine(engine, "float32"), dtype="float32")
-    assert report.ok, verify.render_text(report)
+    report = verify.verify(adapters.BuiltinEngine(engine, "float32"), dtype="float32")
+    assert report.ok, reports.render_text(report)
     assert report.count("pass") > 60
     worst = max(r.worst_ratio for r in report.results)
     assert worst < MEASURED_MARGIN, f"{engine} float32 used {worst:.2f} of its allowance"
 
 
 def test_values_beyond_float32_are_skipped_saying_why():
-    numpy_float32 = implementations.BuiltinEngine("numpy", "float32")
+    numpy_float32 = adapters.BuiltinEngine("numpy", "float32")
     report = verify.verify(numpy_float32, ["relu", "mse"], dtype="float32")
     skipped = {(r.case, r.check): r.message for r in report.results if r.status == "skip"}
     assert {case for case, _ in skipped} == HUGE_CASES
@@ -49,7 +50,7 @@ def test_values_beyond_float32_are_skipped_saying_why():
 
 
 def test_float32_code_fails_at_float64_tolerances_naming_overflow():
-    report = verify.verify(implementations.BuiltinEngine("numpy", "float32"), ["relu", "mse", "dense"])
+    report = verify.verify(adapters.BuiltinEngine("numpy", "float32"), ["relu", "mse", "dense"])
     failed = {r.op for r in report.results if r.status == "fail"}
     assert failed == {"relu", "mse", "dense"}
     overflow = [r for r in report.results if r.case == "golden-mse-huge-0" and r.check == "forward"]
@@ -57,9 +58,9 @@ def test_float32_code_fails_at_float64_tolerances_naming_overflow():
 
 
 def test_a_float32_command_passes_at_float32_and_not_at_float64():
-    implementation = implementations.CommandImplementation(FLOAT32_COMMAND)
+    implementation = adapters.command(FLOAT32_COMMAND)
     at_float32 = verify.verify(implementation, ["relu", "dense"], dtype="float32")
-    assert at_float32.ok, verify.render_text(at_float32)
+    assert at_float32.ok, reports.render_text(at_float32)
     at_float64 = verify.verify(implementation, ["dense"])
     assert at_float64.count("fail") > 0
 
@@ -75,8 +76,8 @@ def test_reports_say_which_tier_judged_them(capsys):
     assert cli.main(["verify", "--engine", "numpy", "--dtype", "float32", "--op", "relu"]) == 0
     out = capsys.readouterr().out
     assert "numpy (float32)" in out and "judged at: float32 tolerances" in out
-    report = verify.verify(implementations.BuiltinEngine("numpy", "float32"), ["relu"], dtype="float32")
-    assert verify.as_json(report)["dtype"] == "float32"
+    report = verify.verify(adapters.BuiltinEngine("numpy", "float32"), ["relu"], dtype="float32")
+    assert reports.json_report.as_json(report)["dtype"] == "float32"
 
 
 def test_the_reference_engine_refuses_float32(capsys):
@@ -116,7 +117,7 @@ def test_a_case_the_reference_rejects_is_a_fixture_error_naming_it(tmp_path):
     (tmp_path / "dense-bad-width.json").write_text(json.dumps(case))
     module = tmp_path / "lenient.py"
     module.write_text("def dense_forward(x, weights, bias):\n    return [5.0]\n")
-    implementation = implementations.FunctionImplementation(str(module))
+    implementation = adapters.function_module(str(module))
     report = verify.verify(implementation, root=tmp_path, dtype="float32")
     assert len(report.errors) == 1 and "dense-bad-width.json" in report.errors[0]
     assert "the reference rejects the case" in report.errors[0] and not report.ok

@@ -4,7 +4,8 @@ on the reference engine itself), and its scaling with the upstream gradient."""
 import pytest
 from seeds import seeds
 
-from oracle import finite_diff, registry, samples
+from oracle import registry, samples
+from oracle.checks import finite_diff
 from oracle.tolerance import FINITE_DIFFERENCE, compare
 
 SEEDS = seeds(6)

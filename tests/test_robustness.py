@@ -8,7 +8,8 @@ import sys
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from oracle import fixtures, implementations, registry, verify
+from oracle import registry
+from oracle.conformance import adapters, fixtures, verify
 
 VALID = next(
     case
@@ -71,7 +72,7 @@ def test_a_mangled_fixture_is_reported_not_raised(tmp_path_factory, path, value,
     (folder / f"{VALID['id']}.json").write_text(json.dumps(_mangled(path, value, delete)))
     results = fixtures.check_file(folder / f"{VALID['id']}.json")
     assert results and all(isinstance(r.problems, list) for r in results)
-    report = verify.verify(implementations.BuiltinEngine("numpy"), root=folder)
+    report = verify.verify(adapters.BuiltinEngine("numpy"), root=folder)
     assert report.errors or report.results
 
 
@@ -93,8 +94,11 @@ class _Replying:
     def __init__(self, reply):
         self.reply = reply
 
+    def offers(self, op):
+        return True
+
     def outputs(self, spec, inputs, params):
-        return self.reply
+        return adapters.Reply(self.reply)
 
 
 @settings(max_examples=150)
@@ -111,7 +115,7 @@ def test_any_command_output_is_reported(tmp_path_factory, text):
     folder = tmp_path_factory.mktemp("command")
     script = folder / "say.py"
     script.write_text(f"import sys\nsys.stdin.read()\nsys.stdout.write({text!r})\n")
-    command = implementations.CommandImplementation(f"{sys.executable} {script}", timeout=20)
+    command = adapters.command(f"{sys.executable} {script}", "one-shot", timeout=60)
     results = verify.run_case(command, "<memory>", VALID)
     assert all(r.status in ("pass", "fail") and (r.status == "pass" or r.message) for r in results)
 
@@ -119,7 +123,7 @@ def test_any_command_output_is_reported(tmp_path_factory, text):
 def test_every_op_rejects_missing_inputs_by_name():
     for spec in registry.OPS:
         results = verify.run_case(
-            implementations.BuiltinEngine("reference"),
+            adapters.BuiltinEngine("reference"),
             "<memory>",
             {**VALID, "op": spec.name, "inputs": {}, "expected": {spec.outputs[0]: 1.0}},
         )

@@ -1,6 +1,6 @@
 import pytest
 
-from oracle import symbolic
+from oracle.conformance import symbolic
 
 
 def test_parse_and_evaluate():

@@ -12,7 +12,8 @@ import jsonschema
 import pytest
 from seeds import seeds
 
-from oracle import cli, engines, fixtures, golden, implementations, jsonfmt, numpy_ops, registry, verify
+from oracle import cli, engines, jsonfmt, registry, reports
+from oracle.conformance import adapters, fixtures, golden, results, verify
 
 HERE = Path(__file__).parent
 LAYERS = HERE / "doc_style_layers"
@@ -24,20 +25,20 @@ def _statuses(report):
 
 
 def test_the_reference_passes_every_case():
-    report = verify.verify(implementations.BuiltinEngine("reference"))
+    report = verify.verify(adapters.BuiltinEngine("reference"))
     assert report.ok and _statuses(report) == {"pass"}
     assert report.count("pass") > 500
 
 
 def test_the_numpy_oracle_passes_through_the_function_adapter():
-    report = verify.verify(implementations.FunctionImplementation(numpy_ops, batch_first=True))
+    report = verify.verify(adapters.function_module("oracle.engines.numpy_ops", batch_first=True))
     assert report.ok and _statuses(report) == {"pass"}
 
 
 @pytest.mark.filterwarnings("ignore:overflow encountered in exp")  # the documents' sigmoid at x = -1000
 def test_document_style_layers_pass_and_other_ops_are_skipped_with_a_reason():
-    report = verify.verify(implementations.LayerImplementation(LAYERS))
-    assert report.ok, verify.render_text(report)
+    report = verify.verify(adapters.layer_folder(LAYERS))
+    assert report.ok, reports.render_text(report)
     passed = {r.op for r in report.results if r.status == "pass"}
     assert passed >= {
         "conv2d",
@@ -69,13 +70,13 @@ def test_layer_names_can_be_remapped_in_a_config_file(tmp_path):
     )
     config = tmp_path / "names.json"
     config.write_text(json.dumps({"names": {"Dense": "FullyConnected", "weights": "W"}}))
-    report = verify.verify(implementations.LayerImplementation(folder, config), ops=["dense"])
+    report = verify.verify(adapters.layer_folder(folder, config), ops=["dense"])
     assert report.ok and report.count("pass") > 10
 
 
 def test_the_command_adapter_runs_any_program():
-    report = verify.verify(implementations.CommandImplementation(COMMAND), ops=["relu", "dense", "tanh"])
-    assert report.ok, verify.render_text(report)
+    report = verify.verify(adapters.command(COMMAND), ops=["relu", "dense", "tanh"])
+    assert report.ok, reports.render_text(report)
     assert {r.op for r in report.results if r.status == "pass"} == {"relu", "dense"}
     assert all("no tanh here" in r.message for r in report.results if r.op == "tanh")
 
@@ -83,17 +84,14 @@ def test_the_command_adapter_runs_any_program():
 @pytest.mark.parametrize(
     "mode, message",
     [
-        ("hang", "timed out after 0.5 s and was killed"),
-        ("garbage", "not JSON"),
-        ("crash", "exited with status 1"),
+        ("garbage", "broke the protocol: reply is not JSON"),
+        ("crash", "the worker exited with status 1; stderr: segmentation fault (pretend)"),
     ],
 )
 def test_a_misbehaving_command_is_a_failure_that_says_why(mode, message):
-    report = verify.verify(
-        implementations.CommandImplementation(f"{COMMAND} {mode}", timeout=0.5), ops=["relu"]
-    )
-    assert not report.ok
-    assert all(r.status == "fail" and message in r.message for r in report.results)
+    report = verify.verify(adapters.command(f"{COMMAND} {mode}"), ops=["relu"])
+    assert report.exit_code == 1
+    assert report.results and all(r.status == "fail" and message in r.message for r in report.results)
 
 
 def _module(tmp_path, source, name="impl_under_test"):
@@ -114,12 +112,12 @@ BROKEN_CONV = """
 
 
 def test_a_broken_implementation_fails_naming_op_check_and_case(tmp_path):
-    report = verify.verify(implementations.FunctionImplementation(_module(tmp_path, BROKEN_CONV)))
+    report = verify.verify(adapters.function_module(_module(tmp_path, BROKEN_CONV)))
     failed = {(r.op, r.check) for r in report.results if r.status == "fail"}
     assert failed == {("conv2d", "backward")}
     row = next(r for r in report.rows() if (r["op"], r["check"]) == ("conv2d", "backward"))
     assert row["first_failure"] and row["fail"] > 0
-    text = verify.render_text(report)
+    text = reports.render_text(report)
     assert "conv2d                    backward  FAIL " in text
     assert "dx[" in text and "allowed" in text
     assert "not implemented" in next(r.message for r in report.results if r.op == "relu")
@@ -139,7 +137,7 @@ def test_bad_outputs_are_failures_that_say_so(tmp_path, body, message):
         def relu_forward(x):
             {body}
     """
-    report = verify.verify(implementations.FunctionImplementation(_module(tmp_path, source)), ops=["relu"])
+    report = verify.verify(adapters.function_module(_module(tmp_path, source)), ops=["relu"])
     forward = [r for r in report.results if r.check == "forward"]
     assert forward and all(r.status == "fail" and message in r.message for r in forward)
 
@@ -149,7 +147,7 @@ def test_a_malformed_fixture_is_an_error_naming_file_and_path(tmp_path):
         json.dumps({"format": "cnn-oracle-fixture/1", "id": "bad", "op": "relu"})
     )
     (tmp_path / "broken.json").write_text("{")
-    report = verify.verify(implementations.BuiltinEngine("reference"), root=tmp_path)
+    report = verify.verify(adapters.BuiltinEngine("reference"), root=tmp_path)
     assert not report.ok
     assert any("bad.json" in e and "'inputs' is a required property" in e for e in report.errors)
     assert any("broken.json: invalid JSON" in e for e in report.errors)
@@ -158,37 +156,35 @@ def test_a_malformed_fixture_is_an_error_naming_file_and_path(tmp_path):
 def test_xfail_entries_expected_failures_xpass_and_unknown(tmp_path):
     xfail = tmp_path / "xfail.txt"
     xfail.write_text("conv2d backward   # known: no rotation\nrelu forward\nconv3d\n")
-    entries = verify.read_xfail(xfail)
+    entries = results.read_xfail(xfail)
     report = verify.verify(
-        implementations.FunctionImplementation(_module(tmp_path, BROKEN_CONV)), ["conv2d", "relu"], entries
+        adapters.function_module(_module(tmp_path, BROKEN_CONV)), ["conv2d", "relu"], entries
     )
     assert report.ok and report.count("xfail") > 0
     assert [e.describe() for e in report.unknown_xfail] == ["conv3d"]
-    text = verify.render_text(report)
+    text = reports.render_text(report)
     assert "unknown xfail entry on line 3: 'conv3d'" in text
-    fixed = verify.verify(implementations.BuiltinEngine("reference"), ["conv2d"], verify.read_xfail(xfail))
+    fixed = verify.verify(adapters.BuiltinEngine("reference"), ["conv2d"], results.read_xfail(xfail))
     assert [e.describe() for e in fixed.xpass] == ["conv2d backward"]
-    assert "XPASS xfail line 1 'conv2d backward' now passes" in verify.render_text(fixed)
+    assert "XPASS xfail line 1 'conv2d backward' now passes" in reports.render_text(fixed)
 
 
 def test_a_malformed_xfail_line_is_named(tmp_path):
     xfail = tmp_path / "xfail.txt"
     xfail.write_text("conv2d sideways\n")
     with pytest.raises(ValueError, match="xfail.txt:1: expected 'OP"):
-        verify.read_xfail(xfail)
+        results.read_xfail(xfail)
 
 
 def test_json_report_validates_against_its_schema_and_junit_parses(tmp_path):
-    report = verify.verify(
-        implementations.FunctionImplementation(_module(tmp_path, BROKEN_CONV)), ["conv2d", "relu"]
-    )
-    document = json.loads(verify.render_json(report))
-    jsonschema.validate(document, verify.report_schema())
+    report = verify.verify(adapters.function_module(_module(tmp_path, BROKEN_CONV)), ["conv2d", "relu"])
+    document = json.loads(reports.render_json(report))
+    jsonschema.validate(document, reports.report_schema())
     assert document["summary"]["fail"] > 0 and document["ok"] is False
-    root = ElementTree.fromstring(verify.render_junit(report))
+    root = ElementTree.fromstring(reports.render_junit(report))
     suites = {suite.get("name"): suite for suite in root.iter("testsuite")}
     assert int(suites["conv2d"].get("failures")) > 0 and int(suites["relu"].get("skipped")) > 0
-    assert "| conv2d | backward |" in verify.render_markdown(report)
+    assert "| conv2d | backward |" in reports.render_markdown(report)
 
 
 def test_verify_command_exit_codes_and_output_file(tmp_path, capsys):
@@ -199,7 +195,7 @@ def test_verify_command_exit_codes_and_output_file(tmp_path, capsys):
         cli.main(
             [
                 "verify",
-                "oracle.numpy_ops",
+                "oracle.engines.numpy_ops",
                 "--batch-first",
                 "--op",
                 "dense",
@@ -249,24 +245,24 @@ def _torch_engine(dtype):
     available, reason = engines.torch_available()
     if not available:
         pytest.skip(reason)
-    return implementations.BuiltinEngine("torch", dtype)
+    return adapters.BuiltinEngine("torch", dtype)
 
 
 def _numpy_module():
-    return implementations.FunctionImplementation(numpy_ops, batch_first=True)
+    return adapters.function_module("oracle.engines.numpy_ops", batch_first=True)
 
 
 COMMAND_OPS = list(command_impl.OPS)
 CORRECT = {
     "numpy-function-adapter": (_numpy_module, "float64", None),
-    "layer-folder": (lambda: implementations.LayerImplementation(LAYERS), "float64", None),
-    "command": (lambda: implementations.CommandImplementation(COMMAND), "float64", COMMAND_OPS),
-    "scipy": (lambda: implementations.BuiltinEngine("scipy"), "float64", None),
+    "layer-folder": (lambda: adapters.layer_folder(LAYERS), "float64", None),
+    "command": (lambda: adapters.command(COMMAND), "float64", COMMAND_OPS),
+    "scipy": (lambda: adapters.BuiltinEngine("scipy"), "float64", None),
     "torch": (lambda: _torch_engine("float64"), "float64", None),
-    "numpy-float32": (lambda: implementations.BuiltinEngine("numpy", "float32"), "float32", None),
+    "numpy-float32": (lambda: adapters.BuiltinEngine("numpy", "float32"), "float32", None),
     "torch-float32": (lambda: _torch_engine("float32"), "float32", None),
     "float32-command": (
-        lambda: implementations.CommandImplementation(f"{COMMAND} float32"),
+        lambda: adapters.command(f"{COMMAND} float32"),
         "float32",
         COMMAND_OPS,
     ),
@@ -278,5 +274,5 @@ CORRECT = {
 def test_correct_implementations_pass_fresh_random_cases(name, fresh_cases):
     make, dtype, ops = CORRECT[name]
     report = verify.verify(make(), ops, root=fresh_cases, dtype=dtype)
-    assert report.ok, verify.render_text(report)
+    assert report.ok, reports.render_text(report)
     assert report.count("pass") > 0

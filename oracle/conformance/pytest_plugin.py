@@ -19,8 +19,17 @@ def pytest_addoption(parser):
     group.addoption("--impl-arrays", action="store_true", help="pass NumPy arrays instead of nested lists")
     group.addoption("--layer-api", help="folder of document-style layer classes")
     group.addoption("--layer-config", help="JSON renaming classes, attributes and loss functions")
-    group.addoption("--command", help="program: one JSON case on stdin, JSON outputs on stdout")
-    group.addoption("--command-timeout", type=float, default=10.0, help="seconds per case (default 10)")
+    group.addoption("--command", help="any program speaking the streaming protocol (docs/protocol.md)")
+    group.addoption(
+        "--oracle-timeout",
+        "--command-timeout",
+        type=float,
+        default=10.0,
+        help="seconds per case before the worker is killed (default 10)",
+    )
+    group.addoption(
+        "--oracle-memory", type=int, default=4096, help="address-space limit of the worker in MiB, 0 for none"
+    )
     group.addoption("--oracle-op", action="append", help="only the cases of this op (repeatable)")
     group.addoption(
         "--oracle-dtype",
@@ -37,7 +46,7 @@ def _active(config):
 def pytest_configure(config):
     if not _active(config):
         return
-    cases = str(Path(__file__).with_name("conformance_cases.py"))
+    cases = str(Path(__file__).with_name("plugin_cases.py"))
     if config.args_source == config.ArgsSource.ARGS:
         config.args.append(cases)  # the user's own paths run too
     else:
@@ -45,18 +54,22 @@ def pytest_configure(config):
 
 
 def implementation(config):
-    from . import implementations
+    """The implementation the options name, in its isolated worker."""
+    from oracle.conformance import adapters
 
+    limits = {
+        "timeout": config.getoption("oracle_timeout"),
+        "memory_mb": config.getoption("oracle_memory") or None,
+    }
     if config.getoption("impl"):
-        return implementations.FunctionImplementation(
+        return adapters.function_module(
             config.getoption("impl"),
             batch_first=config.getoption("impl_batch_first") or None,
             arrays=config.getoption("impl_arrays") or None,
+            **limits,
         )
     if config.getoption("layer_api"):
-        return implementations.LayerImplementation(
-            config.getoption("layer_api"), config.getoption("layer_config")
+        return adapters.layer_folder(
+            config.getoption("layer_api"), config.getoption("layer_config"), **limits
         )
-    return implementations.CommandImplementation(
-        config.getoption("command"), config.getoption("command_timeout")
-    )
+    return adapters.command(config.getoption("command"), **limits)

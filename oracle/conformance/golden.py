@@ -10,7 +10,8 @@ reference. Max pooling also gets cases that exercise the tie rule.
 
 from pathlib import Path
 
-from . import fixtures, jsonfmt, registry, samples
+from oracle import jsonfmt, registry, samples
+from oracle.conformance import fixtures
 
 SEEDS = range(12)
 # An implementation in float64 agrees with the reference to ~1e-14 here; the

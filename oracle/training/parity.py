@@ -1,7 +1,8 @@
 """`cnn-oracle parity NET`: train one of the documents' networks on every
 engine in lockstep and report where, if anywhere, they part."""
 
-from . import datasets, engines, network, training
+from oracle import engines
+from oracle.training import datasets, lockstep, network
 
 
 def add_arguments(parser):
@@ -51,7 +52,7 @@ def run(args):
     schedule = f"batch {spec.batch_size}, {spec.epochs} epochs, seed {spec.seed}"
     print(f"{spec.optimizer} lr {spec.learning_rate:g}, {schedule}\n")
 
-    prefix = training.reference_prefix(spec, split, names, args.reference_steps)
+    prefix = lockstep.reference_prefix(spec, split, names, args.reference_steps)
     print(
         f"reference prefix ({prefix.steps} steps of {prefix.spec.batch_size} samples): "
         f"max relative divergence {_divergences(prefix)}"
@@ -62,9 +63,9 @@ def run(args):
     float32 = args.dtype == "float32"
     # float32: each engine in float32 against the float64 NumPy engine.
     labels = ["numpy", *[f"{name}/float32" for name in names]] if float32 else names
-    full = training.train(spec, split, labels, max_steps=args.steps, on_epoch=_print_epoch, twin=True)
+    full = lockstep.train(spec, split, labels, max_steps=args.steps, on_epoch=_print_epoch, twin=True)
     print(
-        f"\nmax relative divergence ({training.PARITY_REL:g} allowed, ||a-b||inf/||a||inf per parameter): "
+        f"\nmax relative divergence ({lockstep.PARITY_REL:g} allowed, ||a-b||inf/||a||inf per parameter): "
         f"{_divergences(full)}"
     )
     if full.first_amplified is not None:

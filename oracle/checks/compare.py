@@ -4,7 +4,8 @@ against the float64 reference, forward and backward, plus the analytic
 
 from dataclasses import dataclass, field
 
-from . import agreement, engines, finite_diff, registry, samples
+from oracle import engines, registry, samples
+from oracle.checks import agreement, finite_diff
 
 BATCH = 3
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import datasets
+from oracle.training import datasets
 
 
 @dataclass(frozen=True)

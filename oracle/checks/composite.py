@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import engines, registry
-from .tolerance import FINITE_DIFFERENCE, FINITE_DIFFERENCE_STEP, compare
+from oracle import engines, registry
+from oracle.tolerance import FINITE_DIFFERENCE, FINITE_DIFFERENCE_STEP, compare
 
 
 @dataclass

@@ -3,7 +3,7 @@ when --impl, --layer-api or --command is given)."""
 
 import pytest
 
-from oracle import fixtures, pytest_plugin, verify
+from oracle.conformance import adapters, fixtures, pytest_plugin, verify
 
 
 def pytest_generate_tests(metafunc):
@@ -16,7 +16,14 @@ def pytest_generate_tests(metafunc):
 
 @pytest.fixture(scope="session")
 def implementation(request):
-    return pytest_plugin.implementation(request.config)
+    """One worker for the session (per xdist process), closed at its end."""
+    worker = pytest_plugin.implementation(request.config)
+    try:
+        worker.start()
+    except adapters.ImplementationUnavailable as error:
+        pytest.exit(f"error: {error}", returncode=2)
+    yield worker
+    worker.close()
 
 
 def test_conformance(request, implementation, location, case):

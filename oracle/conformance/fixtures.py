@@ -9,8 +9,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import engines, registry, symbolic
-from .tolerance import Tolerance, compare
+from oracle import engines, registry
+from oracle.conformance import symbolic
+from oracle.tolerance import Tolerance, compare
 
 FORMAT = "cnn-oracle-fixture/1"
 SET_FORMAT = "cnn-oracle-fixture-set/1"  # many generated cases in one file
@@ -19,11 +20,11 @@ SET_FORMAT = "cnn-oracle-fixture-set/1"  # many generated cases in one file
 def fixtures_dir():
     """The fixture folder: oracle/fixtures in an installed wheel, the
     repository's fixtures/ in a source checkout or editable install."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "fixtures", here.parent / "fixtures"):
+    package = Path(__file__).resolve().parent.parent  # oracle/
+    for candidate in (package / "fixtures", package.parent / "fixtures"):
         if (candidate / "schema.json").is_file():
             return candidate
-    raise RuntimeError(f"no fixtures folder with schema.json next to {here}")
+    raise RuntimeError(f"no fixtures folder with schema.json next to {package}")
 
 
 def schema():
@@ -84,8 +85,40 @@ def schema_errors(case, validator=None):
         validator = jsonschema.Draft202012Validator(schema())
     return [
         f"{error.json_path}: {error.message}"
-        for error in sorted(validator.iter_errors(case), key=lambda e: list(e.absolute_path))
+        for error in sorted(validator.iter_errors(_arrays_checked(case)), key=lambda e: list(e.absolute_path))
     ]
+
+
+def _is_schema_array(value):
+    """The schema's $defs/array (a number, a non-empty string, null, or a
+    nested list of these), checked without jsonschema's recursion."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif not (item is None or (type(item) in (int, float)) or (isinstance(item, str) and item)):
+            return False
+    return True
+
+
+def _arrays_checked(document):
+    """The document with every inputs/expected value that is a valid array
+    replaced by null: jsonschema then checks the structure around them in a
+    fraction of the time, and still reports any invalid array with its path."""
+
+    def case(value):
+        if not isinstance(value, dict):
+            return value
+        value = dict(value)
+        for key in ("inputs", "expected"):
+            if isinstance(value.get(key), dict):
+                value[key] = {k: (None if _is_schema_array(v) else v) for k, v in value[key].items()}
+        return value
+
+    if isinstance(document, dict) and isinstance(document.get("cases"), list):
+        return {**document, "cases": [case(item) for item in document["cases"]]}
+    return case(document)
 
 
 _STEP = re.compile(r"\.([A-Za-z_][A-Za-z_0-9]*)|\[(\d+)\]")

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import engines, network, registry, torch_ops
+from oracle import engines, registry
+from oracle.engines import torch_ops
+from oracle.training import network
 
 PARITY_REL = 1e-10
 # A long training can amplify rounding differences past PARITY_REL (document

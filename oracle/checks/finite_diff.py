@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import engines
-from .tolerance import FINITE_DIFFERENCE, FINITE_DIFFERENCE_STEP, compare
+from oracle import engines
+from oracle.tolerance import FINITE_DIFFERENCE, FINITE_DIFFERENCE_STEP, compare
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,21 @@ same calls: pad the input, keep every stride-th valid output, dilate dY.
 """
 
 import numpy as np
-from scipy import signal
 
-from .numpy_ops import _dilate, bias_mode, rot180, shape  # noqa: F401  (shared helpers)
+from oracle.engines.numpy_ops import _dilate, bias_mode, rot180, shape  # noqa: F401  (shared helpers)
+
+
+class _Signal:
+    """scipy.signal, imported on first use: it takes most of a second, and
+    the registry (hence every worker process) imports this module."""
+
+    def __getattr__(self, name):
+        from scipy import signal as module
+
+        return getattr(module, name)
+
+
+signal = _Signal()
 
 
 def correlate2d(x, k, mode="valid", stride=1):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import numpy_ops, torch_ops
+from oracle.engines import numpy_ops, torch_ops
 
 ENGINES = ("reference", "numpy", "scipy", "torch")
 

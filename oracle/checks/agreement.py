@@ -5,8 +5,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import engines
-from .tolerance import AGREEMENT, Comparison, accumulation_bound, compare
+from oracle import engines
+from oracle.tolerance import AGREEMENT, Comparison, accumulation_bound, compare
 
 
 @dataclass(frozen=True)

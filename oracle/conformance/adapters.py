@@ -1,0 +1,275 @@
+"""The implementation under test as the harness sees it: one call,
+`outputs(spec, inputs, params) -> Reply`, whatever runs behind it.
+
+- BuiltinEngine: one of the suite's own engines, trusted, in this process.
+- StreamingWorker: anything else, in a worker process speaking the
+  streaming protocol (docs/protocol.md): oracle's own Python worker for a
+  function module or a layer folder, or any program (`--command`).
+- OneShotCommand: a program started once per case (the slow path, for
+  programs written before the streaming protocol).
+
+A fault of the implementation (a timeout, a crash, a bad reply) raises
+ImplementationFault with a one-line reason and fails that case only: the
+worker is killed with its process group and a fresh one serves the next.
+An implementation that cannot be loaded at all raises
+ImplementationUnavailable when the run starts.
+"""
+
+import shlex
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from oracle import engines
+from oracle.conformance import protocol
+from oracle.conformance.process import WorkerGone, WorkerProcess
+
+DEFAULT_TIMEOUT = 10.0  # seconds per case
+START_TIMEOUT = 120.0  # seconds for a worker to import and answer the handshake: generous on a busy machine
+DEFAULT_MEMORY_MB = 4096  # address-space limit of a worker; 0 for none
+PROTOCOLS = ("auto", "streaming", "one-shot")
+
+
+class NotImplementedByTarget(Exception):
+    """The implementation does not offer this op or case (a skip, with why)."""
+
+
+class ImplementationFault(Exception):
+    """This case fails: the implementation timed out, crashed, raised or
+    broke the protocol. The message is one line."""
+
+
+class ImplementationUnavailable(Exception):
+    """The implementation cannot be used at all (import failure, no
+    handshake): the run reports it once and exits 2."""
+
+
+@dataclass
+class Reply:
+    outputs: dict
+    variants: dict = field(default_factory=dict)  # e.g. {"learning_rate=0.25": backward outputs}
+
+
+def one_line(text, limit=400):
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class BuiltinEngine:
+    """One of the suite's own engines (reference, numpy, scipy, torch),
+    computing in dtype (the reference computes in float64 only)."""
+
+    def __init__(self, engine, dtype="float64"):
+        if engine == "reference" and dtype != "float64":
+            raise ValueError(f"the reference engine computes in float64 only, not {dtype}")
+        self.engine, self.dtype = engine, np.dtype(dtype)
+        self.name = engine if dtype == "float64" else f"{engine} ({dtype})"
+        self.notes = []
+
+    def start(self):
+        return self
+
+    def offers(self, op):
+        return True
+
+    def outputs(self, spec, inputs, params):
+        if self.engine not in spec.engines:
+            raise NotImplementedByTarget(f"the {self.engine} engine has no {spec.name}")
+        with np.errstate(over="ignore"):  # float32 overflow is judged, not warned about
+            return Reply(engines.run(spec, self.engine, inputs, params, dtype=self.dtype))
+
+    def close(self):
+        pass
+
+
+class StreamingWorker:
+    """A worker process serving the whole run; restarted after a fault."""
+
+    def __init__(self, argv, name, timeout=DEFAULT_TIMEOUT, memory_mb=DEFAULT_MEMORY_MB):
+        self.argv, self.name = list(argv), name
+        self.timeout, self.memory_mb = timeout, memory_mb
+        self.ops, self.notes = None, []
+        self.process = None
+        self.requests = 0
+        self.restarts = 0
+
+    def start(self):
+        """Start the worker and take its handshake (ImplementationUnavailable
+        if it cannot be had)."""
+        try:
+            self.process = WorkerProcess(self.argv, self.memory_mb)
+            self.process.send(protocol.dump_line(protocol.hello()))
+            line = self.process.read_line(START_TIMEOUT)
+            name, self.ops, self.notes = protocol.check_handshake(protocol.parse_line(line, "handshake"))
+        except WorkerGone as gone:
+            self.close()
+            raise ImplementationUnavailable(f"{self.name}: no handshake: {gone}") from None
+        except protocol.ProtocolError as error:
+            self.close()
+            raise ImplementationUnavailable(one_line(error, 2000)) from None
+        if name:
+            self.name = name
+        return self
+
+    def offers(self, op):
+        return self.ops is None or op in self.ops
+
+    def outputs(self, spec, inputs, params):
+        if self.process is None:
+            try:
+                self.start()
+            except ImplementationUnavailable as error:
+                raise ImplementationFault(f"the worker could not be restarted: {error}") from None
+            self.restarts += 1
+        self.requests += 1
+        message = protocol.request(self.requests, spec.name, spec.with_defaults(params), inputs)
+        try:
+            self.process.send(protocol.dump_line(message))
+            line = self.process.read_line(self.timeout)
+            kind, content, extra = protocol.check_reply(protocol.parse_line(line, "reply"), self.requests)
+        except WorkerGone as gone:
+            self.process = None  # killed; the next case gets a fresh worker
+            raise ImplementationFault(one_line(gone)) from None
+        except protocol.ProtocolError as error:
+            self._discard()
+            raise ImplementationFault(one_line(f"broke the protocol: {error}")) from None
+        if kind == "not_implemented":
+            raise NotImplementedByTarget(one_line(content))
+        if kind == "error":
+            if "MemoryError" in content and self.memory_mb:
+                content += f" (the worker's memory limit is {self.memory_mb} MiB)"
+            raise ImplementationFault(one_line(content))
+        if extra["modified"]:
+            raise ImplementationFault(
+                one_line(f"modified its argument {', '.join(extra['modified'])} in place")
+            )
+        return Reply(content, extra["variants"])
+
+    def _discard(self):
+        if self.process is not None:
+            self.process.kill()
+            self.process = None
+
+    def close(self):
+        if self.process is not None:
+            self.process.close()
+            self.process = None
+
+
+class OneShotCommand:
+    """A program started once per case: the request on stdin (then end of
+    input), the reply object on stdout, then exit. Slow: a process start
+    per case."""
+
+    def __init__(self, argv, name, timeout=DEFAULT_TIMEOUT, memory_mb=DEFAULT_MEMORY_MB):
+        self.argv, self.name = list(argv), name
+        self.timeout, self.memory_mb = timeout, memory_mb
+        self.notes = [
+            "one process per case (the slow path): this program does not speak the streaming protocol"
+        ]
+
+    def start(self):
+        return self
+
+    def offers(self, op):
+        return True
+
+    def outputs(self, spec, inputs, params):
+        message = protocol.request(0, spec.name, spec.with_defaults(params), inputs)
+        del message["id"]
+        try:
+            process = WorkerProcess(self.argv, self.memory_mb)
+        except WorkerGone as gone:
+            raise ImplementationFault(one_line(gone)) from None
+        try:
+            try:
+                process.send(protocol.dump_line(message))
+                process.process.stdin.close()
+            except (WorkerGone, OSError):
+                pass  # it may exit without reading; its status tells
+            output = process.read_until_exit(self.timeout)
+        except WorkerGone as gone:
+            raise ImplementationFault(one_line(gone)) from None
+        finally:
+            status = process.kill()  # and every child it left behind
+        if status != 0:
+            tail = process.stderr_tail()
+            raise ImplementationFault(
+                one_line(f"the command exited with status {status}" + (f": {tail}" if tail else ""))
+            )
+        try:
+            reply = protocol.parse_line(output.strip() or b"<nothing>", "command output")
+        except protocol.ProtocolError as error:
+            raise ImplementationFault(one_line(error)) from None
+        if "not_implemented" in reply:
+            raise NotImplementedByTarget(one_line(f"command: {reply['not_implemented']}"))
+        if "error" in reply:
+            raise ImplementationFault(one_line(reply["error"]))
+        return Reply(reply.get("outputs", reply))
+
+    def close(self):
+        pass
+
+
+# ---- the three front doors ----
+
+
+def _worker(*options):
+    return [sys.executable, "-m", "oracle.conformance.worker", *options]
+
+
+def function_module(target, batch_first=None, arrays=None, **limits):
+    """A Python module with the reference's function names (dotted name, .py
+    file or package folder), served by oracle's worker."""
+    if not target or not str(target).strip():
+        raise ValueError("the module name is empty")
+    options = ["--module", str(target)] + ["--batch-first"] * bool(batch_first) + ["--arrays"] * bool(arrays)
+    return StreamingWorker(_worker(*options), str(target), **limits)
+
+
+def layer_folder(folder, config=None, **limits):
+    """A folder of document-style layer classes, served by oracle's worker."""
+    if not folder or not str(folder).strip():
+        raise ValueError("the layer folder is empty")
+    options = ["--layer-api", str(folder)] + (["--layer-config", str(config)] if config else [])
+    return StreamingWorker(_worker(*options), str(folder), **limits)
+
+
+def command(text, protocol_name="auto", **limits):
+    """Any program. 'auto' starts it once with the hello line and end of
+    input: a streaming program answers with its handshake, an older
+    one-shot program with something else (or nothing)."""
+    argv = shlex.split(text or "")
+    if not argv:
+        raise ValueError("the command is empty")
+    if protocol_name not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol_name!r} (known: {', '.join(PROTOCOLS)})")
+    if protocol_name == "auto":
+        protocol_name = "streaming" if _speaks_streaming(argv, limits) else "one-shot"
+    kind = StreamingWorker if protocol_name == "streaming" else OneShotCommand
+    return kind(argv, text, **limits)
+
+
+def _speaks_streaming(argv, limits):
+    try:
+        process = WorkerProcess(argv, limits.get("memory_mb", DEFAULT_MEMORY_MB))
+    except WorkerGone as gone:
+        raise ImplementationUnavailable(one_line(gone)) from None
+    try:
+        try:
+            process.send(protocol.dump_line(protocol.hello()))
+            process.process.stdin.close()
+        except (WorkerGone, OSError):
+            pass
+        first = process.read_until_exit(START_TIMEOUT).split(b"\n", 1)[0]
+    except WorkerGone as gone:
+        raise ImplementationUnavailable(
+            one_line(f"{' '.join(argv)}: no answer to the hello line: {gone}")
+        ) from None
+    finally:
+        process.kill()
+    try:
+        return protocol.parse_line(first).get("protocol") == protocol.NAME
+    except protocol.ProtocolError:
+        return False

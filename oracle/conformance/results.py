@@ -1,0 +1,169 @@
+"""What a verify run found: one CaseCheck per case and check, the known
+failures (xfail file), and the verdict with its exit code. Renderers live
+in oracle.reports; this module decides what the run means."""
+
+import collections
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CHECKS = ("forward", "backward")
+
+# Exit codes of `cnn-oracle verify` (README, "Exit codes").
+EXIT_PASSED = 0  # at least one check passed, none failed, the report was written
+EXIT_FAILED = 1  # a check failed, or a fixture is malformed
+EXIT_UNUSABLE = 2  # usage error, or the implementation cannot be loaded
+EXIT_NOTHING_CHECKED = 3  # no check ran, or every check was skipped
+
+
+@dataclass
+class CaseCheck:
+    """One check (forward or backward) of one case."""
+
+    op: str
+    check: str
+    case: str
+    location: str
+    status: str  # pass, fail, skip, xfail
+    message: str = ""
+    worst_error: float = 0.0  # largest |got - expected| seen
+    worst_ratio: float = 0.0  # largest error / allowance
+
+
+@dataclass
+class XfailEntry:
+    op: str
+    check: str = ""
+    case: str = ""
+    reason: str = ""
+    line: int = 0
+    matched: int = 0
+    failed: int = 0
+
+    def matches(self, result):
+        return result.op == self.op and self.check in ("", result.check) and self.case in ("", result.case)
+
+    def describe(self):
+        return " ".join(part for part in (self.op, self.check, self.case) if part)
+
+
+def read_xfail(path):
+    """Known failures: one per line, `OP [CHECK [CASE_ID]]`, `#` comments."""
+    entries = []
+    for number, raw in enumerate(Path(path).read_text().splitlines(), start=1):
+        text, _, reason = raw.partition("#")
+        words = text.split()
+        if not words:
+            continue
+        if len(words) > 3 or (len(words) > 1 and words[1] not in CHECKS):
+            raise ValueError(
+                f"{path}:{number}: expected 'OP [forward|backward [CASE_ID]]', got {raw.strip()!r}"
+            )
+        entries.append(XfailEntry(*words, reason=reason.strip(), line=number))
+    return entries
+
+
+@dataclass
+class Report:
+    implementation: str
+    dtype: str = "float64"  # the precision the implementation was judged at
+    results: list = field(default_factory=list)
+    errors: list = field(default_factory=list)  # malformed fixtures
+    xfail: list = field(default_factory=list)
+    notes: list = field(default_factory=list)  # what the implementation's loader said (skipped files)
+    unavailable: str = ""  # why the implementation could not be used at all
+
+    def count(self, status):
+        return sum(1 for r in self.results if r.status == status)
+
+    @property
+    def unexpected(self):
+        return [r for r in self.results if r.status == "fail"]
+
+    @property
+    def ok(self):
+        return self.exit_code == EXIT_PASSED
+
+    @property
+    def exit_code(self):
+        if self.unavailable:
+            return EXIT_UNUSABLE
+        if self.unexpected or self.errors:
+            return EXIT_FAILED
+        if not self.count("pass"):
+            return EXIT_NOTHING_CHECKED
+        return EXIT_PASSED
+
+    @property
+    def verdict(self):
+        """One line: what the exit code means for this run."""
+        code = self.exit_code
+        if code == EXIT_UNUSABLE:
+            return f"error: {self.unavailable}"
+        if code == EXIT_FAILED:
+            return "FAILED: " + self.summary
+        if code == EXIT_NOTHING_CHECKED:
+            return f"nothing was checked: {self.nothing_checked_because()}"
+        return "PASSED: " + self.summary
+
+    @property
+    def summary(self):
+        return (
+            f"{self.count('pass')} passed, {self.count('fail')} failed, {self.count('skip')} skipped, "
+            f"{self.count('xfail')} xfailed, {len(self.errors)} fixture errors"
+        )
+
+    def nothing_checked_because(self):
+        if not self.results:
+            return "no fixture case matched (check --root and --op)"
+        skipped = collections.Counter(r.message for r in self.results if r.status == "skip")
+        if not skipped:
+            return "no check passed: every failure was an expected one (xfail)"
+        reasons = "; ".join(f"{reason} ({n}x)" for reason, n in skipped.most_common(3))
+        more = len(skipped) - 3
+        return f"every check was skipped: {reasons}" + (f"; and {more} other reasons" if more > 0 else "")
+
+    @property
+    def xpass(self):
+        return [e for e in self.xfail if e.matched and not e.failed]
+
+    @property
+    def unknown_xfail(self):
+        return [e for e in self.xfail if not e.matched]
+
+    def apply_xfail(self):
+        for result in self.results:
+            for entry in self.xfail:
+                if entry.matches(result):
+                    entry.matched += 1
+                    if result.status == "fail":
+                        entry.failed += 1
+                        result.status = "xfail"
+                    break
+
+    def rows(self):
+        """One row per (op, check): counts, worst error ratio, first failure."""
+        table = {}
+        for r in self.results:
+            row = table.setdefault(
+                (r.op, r.check),
+                {
+                    "op": r.op,
+                    "check": r.check,
+                    "pass": 0,
+                    "fail": 0,
+                    "xfail": 0,
+                    "skip": 0,
+                    "worst_ratio": 0.0,
+                    "worst_error": 0.0,
+                    "first_failure": "",
+                    "skip_reason": "",
+                },
+            )
+            row[r.status] += 1
+            row["worst_ratio"] = max(row["worst_ratio"], r.worst_ratio)
+            row["worst_error"] = max(row["worst_error"], r.worst_error)
+            if r.status == "fail" and not row["first_failure"]:
+                row["first_failure"] = r.case
+            if r.status == "skip" and not row["skip_reason"]:
+                row["skip_reason"] = r.message
+        return [table[key] for key in sorted(table)]

@@ -1,0 +1,39 @@
+"""Renderings of a verify Report (oracle.conformance.results): text for a
+terminal, Markdown for a pull request, JSON (oracle/reports/
+report-schema.json) and JUnit XML for CI. `write` puts one on disk
+atomically: a reader never sees half a report."""
+
+import os
+import tempfile
+from pathlib import Path
+
+from oracle.reports.json_report import render_json, report_schema
+from oracle.reports.junit import render_junit
+from oracle.reports.markdown import render_markdown
+from oracle.reports.text import render_text
+
+RENDERERS = {"text": render_text, "json": render_json, "junit": render_junit, "markdown": render_markdown}
+
+__all__ = [
+    "RENDERERS",
+    "render_json",
+    "render_junit",
+    "render_markdown",
+    "render_text",
+    "report_schema",
+    "write",
+]
+
+
+def write(path, text):
+    """Write `text` to `path` through a temporary file in the same folder
+    and a rename (OSError if it cannot be written)."""
+    path = Path(path)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

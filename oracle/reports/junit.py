@@ -1,0 +1,35 @@
+"""The report as JUnit XML: one testsuite per op, one testcase per case and check."""
+
+from xml.etree import ElementTree as ET
+
+
+def render_junit(report):
+    root = ET.Element("testsuites", name=f"cnn-oracle verify {report.implementation} ({report.dtype})")
+    if report.unavailable:
+        suite = ET.SubElement(root, "testsuite", name="implementation", tests="1", errors="1")
+        case = ET.SubElement(suite, "testcase", classname="implementation", name="load")
+        ET.SubElement(case, "error", message=report.unavailable[:200]).text = report.unavailable
+    by_op = {}
+    for r in report.results:
+        by_op.setdefault(r.op, []).append(r)
+    for op, results in sorted(by_op.items()):
+        suite = ET.SubElement(
+            root,
+            "testsuite",
+            name=op,
+            tests=str(len(results)),
+            failures=str(sum(r.status == "fail" for r in results)),
+            skipped=str(sum(r.status in ("skip", "xfail") for r in results)),
+        )
+        for r in results:
+            case = ET.SubElement(suite, "testcase", classname=f"{op}.{r.check}", name=r.case)
+            if r.status == "fail":
+                ET.SubElement(case, "failure", message=r.message[:200]).text = f"{r.message}\nat {r.location}"
+            elif r.status in ("skip", "xfail"):
+                ET.SubElement(case, "skipped", message=r.message or "expected failure (xfail)")
+    for error in report.errors:
+        suite = ET.SubElement(root, "testsuite", name="fixtures", tests="1", errors="1")
+        ET.SubElement(
+            ET.SubElement(suite, "testcase", classname="fixtures", name="load"), "error", message=error[:200]
+        ).text = error
+    return ET.tostring(root, encoding="unicode") + "\n"
