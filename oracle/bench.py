@@ -18,12 +18,14 @@ import platform
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 
 import reference
 from oracle import engines, registry
 from oracle.checks import finite_diff
+from oracle.conformance import adapters, verify
 from oracle.engines import numpy_ops
 
 # (N, C, H, W) x (D, C, kh, kw): a first layer on MNIST-sized images, and a
@@ -37,12 +39,20 @@ GRADCHECK_SIZE = ((1, 28, 28), (5, 1, 3, 3))
 QUICK_GRADCHECK_SIZE = ((1, 6, 6), (2, 1, 3, 3))
 GRADCHECK_TARGET = 0.1  # our time / gradcheck's time
 
+# `verify` of the reference through each front door: the function-module
+# worker, a streaming --command program, and the same program one process
+# per case (timed on ONE_SHOT_OPS only, and scaled to every case).
+EXAMPLE_WORKER = Path(__file__).resolve().parent.parent / "examples" / "python" / "reference_worker.py"
+ONE_SHOT_OPS = ("relu", "dense")
+QUICK_VERIFY_OPS = ("relu",)
+VERIFY_TARGET = 3.0  # streaming command time / function-module time
+
 REFERENCE_SIZE = ((4, 12, 12), (4, 4, 3, 3))
 QUICK_REFERENCE_SIZE = ((1, 5, 5), (1, 1, 3, 3))
 REFERENCE_SECONDS = 1.0  # the reference runs for about this long unless --repeat is given
 
-DEFAULT_ROUNDS = {"conv": 200, "gradcheck": 3}  # timed calls of each side
-QUICK_ROUNDS = {"conv": 3, "gradcheck": 1}
+DEFAULT_ROUNDS = {"conv": 200, "gradcheck": 3, "verify": 3}  # timed calls of each side
+QUICK_ROUNDS = {"conv": 3, "gradcheck": 1, "verify": 1}
 BLOCK = {"conv": 10, "gradcheck": 1}  # calls of one side in a row
 PAUSE_S = 0.02
 
@@ -98,6 +108,7 @@ def measure(repeat=None, quick=False, threads=None):
         "reference": _reference_throughput(
             *(QUICK_REFERENCE_SIZE if quick else REFERENCE_SIZE), repeat, quick
         ),
+        "verify": _time_verify(rounds["verify"], quick),
     }
     return results
 
@@ -325,6 +336,50 @@ def _reference_throughput(x_shape, k_shape, repeat, quick):
     }
 
 
+# ---- (d) verify through each front door ----
+
+
+def _time_verify(rounds, quick):
+    """Wall times of a whole `verify` of the reference (every case, or
+    QUICK_VERIFY_OPS) through the function-module worker and through the
+    streaming example program, and per case of the one-shot path."""
+    if not EXAMPLE_WORKER.is_file():
+        return {"skipped": f"{EXAMPLE_WORKER} not found (run from a source checkout)"}
+    ops = list(QUICK_VERIFY_OPS) if quick else None
+    program = f"{sys.executable} {EXAMPLE_WORKER}"
+
+    def run(implementation, only=ops):
+        report = verify.verify(implementation, only)
+        if not report.ok:
+            raise RuntimeError(f"bench: verify of {implementation.name} did not pass: {report.verdict}")
+        return len(report.results)
+
+    sides = {
+        "module": lambda: run(adapters.function_module("reference")),
+        "streaming": lambda: run(adapters.command(program, "streaming")),
+    }
+    best, checks = _best_times(sides, rounds)
+    one_shot_ops = list(QUICK_VERIFY_OPS if quick else ONE_SHOT_OPS)
+    start = time.perf_counter()
+    one_shot_checks = run(adapters.command(f"{program} --one-shot", "one-shot"), one_shot_ops)
+    one_shot_s = time.perf_counter() - start
+    cases = len({(r.op, r.case) for r in verify.verify(adapters.BuiltinEngine("reference"), ops).results})
+    one_shot_cases = len(
+        {(r.op, r.case) for r in verify.verify(adapters.BuiltinEngine("reference"), one_shot_ops).results}
+    )
+    return {
+        "checks": checks["module"],
+        "cases": cases,
+        "module_s": best["module"],
+        "streaming_s": best["streaming"],
+        "ratio": best["streaming"] / best["module"],
+        "one_shot_ops": one_shot_ops,
+        "one_shot_checks": one_shot_checks,
+        "one_shot_per_case_s": one_shot_s / one_shot_cases,
+        "one_shot_estimate_s": one_shot_s / one_shot_cases * cases,
+    }
+
+
 def _more_rounds(rounds, elapsed, wanted):
     if wanted is not None:
         return rounds < wanted
@@ -360,6 +415,7 @@ def report(results):
     lines += _conv_lines(results["conv"])
     lines += _gradcheck_lines(results["gradcheck"])
     lines += _reference_lines(results["reference"])
+    lines += _verify_lines(results["verify"])
     return lines
 
 
@@ -420,4 +476,19 @@ def _reference_lines(row):
         f"(c) pure-Python reference conv layer, one sample {size}, forward + backward: "
         f"{row['multiply_adds']} multiply-adds (3 x D*C*Ho*Wo*kh*kw) in {_ms(row['best_s'])} "
         f"(best of {row['rounds']}): {_rate(row['multiply_adds'], row['best_s'], 1e6, 'M')}",
+    ]
+
+
+def _verify_lines(row):
+    lines = ["", "(d) cnn-oracle verify of the pure-Python reference, each front door in a worker process"]
+    if "skipped" in row:
+        return lines + [f"  skipped: {row['skipped']}"]
+    return lines + [
+        f"  function module (python -m oracle.conformance.worker): {row['module_s']:.2f} s for "
+        f"{row['cases']} cases, {row['checks']} checks",
+        f"  --command, streaming protocol (examples/python/reference_worker.py): {row['streaming_s']:.2f} s, "
+        f"ratio streaming/module {row['ratio']:.2f} (target <= {VERIFY_TARGET})",
+        f"  --command, one process per case (--protocol one-shot): {_ms(row['one_shot_per_case_s'])} "
+        f"per case (timed on {', '.join(row['one_shot_ops'])}), about {row['one_shot_estimate_s']:.1f} s "
+        f"for all {row['cases']} cases",
     ]

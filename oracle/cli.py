@@ -6,9 +6,9 @@ from collections import Counter
 
 import jsonschema
 
-from oracle import __version__, bench
+from oracle import __version__, bench, verify_cli
 from oracle.checks import compare
-from oracle.conformance import fixtures, golden, verify_cli
+from oracle.conformance import fixtures, golden
 from oracle.training import parity
 
 

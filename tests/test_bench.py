@@ -30,6 +30,10 @@ def test_quick_bench_prints_every_ratio(capsys):
     )
     assert sum("max |numeric - analytic|" in line for line in lines) == 2  # ours and gradcheck's
     assert any("M multiply-adds/s" in line for line in lines)
+    assert any(
+        "ratio streaming/module" in line and f"(target <= {bench.VERIFY_TARGET})" in line for line in lines
+    )
+    assert any("one process per case" in line and "ms per case" in line for line in lines)
 
 
 def test_bench_without_torch_skips_its_parts(monkeypatch, capsys):
@@ -44,7 +48,8 @@ def test_bench_without_torch_skips_its_parts(monkeypatch, capsys):
 
 def test_measurements_are_returned_as_a_dict():
     results = bench.measure(repeat=1, quick=True)
-    assert {"machine", "conv", "gradcheck", "reference"} <= set(results)
+    assert {"machine", "conv", "gradcheck", "reference", "verify"} <= set(results)
+    assert results["verify"]["module_s"] > 0 and results["verify"]["one_shot_per_case_s"] > 0
     assert len(results["conv"]) == len(bench.QUICK_CONV_SIZES)
     assert all(row["numpy_s"] > 0 for row in results["conv"])
     assert results["gradcheck"]["ours_max_difference"] < 1e-6

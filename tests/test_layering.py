@@ -46,3 +46,80 @@ def test_registry_rejects_unknown_and_missing_arguments():
         registry.get("maxpool2d").run_reference({"x": [[[1.0]]]}, {"stride": 1})
     with pytest.raises(ValueError, match="op: unknown operation 'conv3d'"):
         registry.get("conv3d")
+
+
+# ---- oracle/: imports point one way (cli -> conformance -> checks/engines -> registry -> reference) ----
+
+ORACLE_DIR = Path(registry.__file__).parent
+MODULES = {
+    ".".join(("oracle",) + path.relative_to(ORACLE_DIR).with_suffix("").parts).removesuffix(".__init__")
+    for path in ORACLE_DIR.rglob("*.py")
+}
+CORE = {"oracle.registry", "oracle.samples", "oracle.tolerance", "oracle.kinks", "oracle.jsonfmt"}
+# layer -> the layers it may import (cli and bench, on top, may import anything)
+MAY_IMPORT = {
+    "engines": {"engines"},
+    "core": {"engines", "core"},
+    "checks": {"engines", "core", "checks"},
+    "training": {"engines", "core", "checks", "training"},
+    "conformance": {"engines", "core", "checks", "conformance"},
+    "reports": {"core", "reports", "oracle.conformance.results"},
+}
+# The worker process imports the implementation under test: what it loads
+# must hold no expected values, tolerances or judging.
+WORKER_SIDE = ("worker", "function_module", "layer_folder", "protocol")
+HARNESS_ONLY = ("verify", "fixtures", "golden", "adapters", "process", "results", "symbolic", "jsonschema")
+
+
+def _layer(module):
+    if module in CORE:
+        return "core"
+    part = module.split(".")[1] if module.count(".") >= 1 else ""
+    return part if part in MAY_IMPORT else "top"
+
+
+def _imported_modules(path):
+    """The oracle modules one file imports (`from oracle.x import y` names
+    oracle.x.y when that is a module, else oracle.x)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module.startswith("oracle"):
+            for alias in node.names:
+                name = f"{node.module}.{alias.name}"
+                found.add(name if name in MODULES else node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name.startswith("oracle"))
+    return found
+
+
+def _path(module):
+    path = ORACLE_DIR.joinpath(*module.split(".")[1:])
+    return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if _layer(m) != "top"))
+def test_oracle_imports_point_down(module):
+    allowed = MAY_IMPORT[_layer(module)]
+    for name in _imported_modules(_path(module)):
+        assert _layer(name) in allowed or name in allowed, f"{module} ({_layer(module)}) imports {name}"
+
+
+@pytest.mark.parametrize("module", WORKER_SIDE)
+def test_the_worker_side_imports_nothing_of_the_judging(module):
+    for name in _imported_modules(_path(f"oracle.conformance.{module}")):
+        assert name.rpartition(".")[2] not in HARNESS_ONLY, f"{module} imports {name}"
+
+
+def test_the_worker_process_never_loads_judging_modules():
+    """The worker's imports in a fresh interpreter, and what they loaded."""
+    import subprocess
+
+    code = (
+        "import sys, oracle.conformance.worker, oracle.conformance.function_module, "
+        "oracle.conformance.layer_folder; "
+        "print(sorted(m for m in sys.modules if m.startswith(('oracle', 'jsonschema'))))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "oracle.registry" in loaded  # the probe works
+    for name in HARNESS_ONLY:
+        assert f".{name}'" not in loaded and f"'{name}'" not in loaded, f"the worker loads {name}: {loaded}"
