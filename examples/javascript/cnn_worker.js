@@ -24,6 +24,8 @@ function check(condition, message) {
 // f applied to matching leaves of nested arrays of one shape.
 function map(f, ...arrays) {
   if (!Array.isArray(arrays[0])) return f(...arrays);
+  const length = arrays[0].length;
+  check(arrays.every((a) => Array.isArray(a) && a.length === length), 'arrays of different shapes');
   return arrays[0].map((_, i) => map(f, ...arrays.map((a) => a[i])));
 }
 
@@ -49,7 +51,9 @@ function pad(m, rows, cols = rows) {
 }
 
 // The inverse of pad: drop `margin` rows and columns on every side.
-const crop = (m, margin) => m.slice(margin, m.length - margin).map((row) => row.slice(margin, row.length - margin));
+function crop(m, margin) {
+  return m.slice(margin, m.length - margin).map((row) => row.slice(margin, row.length - margin));
+}
 
 // Valid cross-correlation with a stride: y[r][c] = sum_uv x[r*s + u][c*s + v] k[u][v].
 function correlate(x, k, stride = 1) {
@@ -83,20 +87,17 @@ function dilate(m, stride) {
 // ---- layers ----
 
 // Y_i = B_i + sum_j X_j (*) K_ij, over the zero-padded input with a stride.
-function conv2dForward(x, kernels, biases, stride, padding) {
-  const channels = kernels[0].length;
-  check(channels === x.length, `kernels have ${channels} channels, x has ${x.length}`);
+function conv2dForward(x, kernels, biases, { stride, padding, tied }) {
   const padded = x.map((channel) => pad(channel, padding));
   return kernels.map((kernel, i) => {
     const y = kernel.map((k, j) => correlate(padded[j], k, stride)).reduce(add);
-    const tied = !Array.isArray(biases[i]); // one bias per kernel, or one per output position
     return tied ? map((v) => v + biases[i], y) : add(y, biases[i]);
   });
 }
 
 // dK_ij = X_j (*) dY_i, dX_j = sum_i dY_i full-convolved with K_ij, dB_i = dY_i
 // (summed when tied), with dY dilated by the stride and the padding cropped.
-function conv2dBackward(x, kernels, biases, dy, stride, padding) {
+function conv2dBackward(x, kernels, dy, { stride, padding, tied }) {
   const padded = x.map((channel) => pad(channel, padding));
   // Rows and columns no window reached (when H + 2P - K is not a multiple of
   // the stride) get zero gradient: the dilated dY, extended with zeros to the
@@ -112,22 +113,25 @@ function conv2dBackward(x, kernels, biases, dy, stride, padding) {
     return padded.map((xJ) => correlate(xJ, grad));
   });
   const dx = dxPadded.map((m) => crop(m, padding));
-  const tied = !Array.isArray(biases[0]);
   const dbiases = tied ? dy.map((dyI) => sum(dyI.flat())) : dy;
   return { dx, dkernels, dbiases };
 }
 
 function conv2d({ x, kernels, biases, dy }, { stride = 1, padding = 0, bias }) {
+  const channels = kernels[0].length;
+  check(channels === x.length, `kernels have ${channels} channels but x has ${x.length}`);
+  // Tied: one bias per kernel, biases (D,). Untied: one per output position.
   const shapedAs = Array.isArray(biases[0]) ? 'untied' : 'tied';
   check(!bias || bias === shapedAs, `param bias is ${bias} but biases are shaped as ${shapedAs} biases`);
-  const y = conv2dForward(x, kernels, biases, stride, padding);
-  if (dy === undefined) return { y };
-  return { y, ...conv2dBackward(x, kernels, biases, dy, stride, padding) };
+  const options = { stride, padding, tied: shapedAs === 'tied' };
+  const y = conv2dForward(x, kernels, biases, options);
+  return dy === undefined ? { y } : { y, ...conv2dBackward(x, kernels, dy, options) };
 }
 
 // y = W x + b; dx = W^T dy, dW = dy x^T, db = dy.
 function dense({ x, weights, bias, dy }) {
-  check(weights[0].length === x.length, `weights have ${weights[0].length} columns, x ${x.length} values`);
+  const columns = weights[0].length;
+  check(columns === x.length, `weights have ${columns} columns but x has ${x.length} values`);
   const y = weights.map((row, o) => sum(row.map((w, i) => w * x[i])) + bias[o]);
   if (dy === undefined) return { y };
   const dx = x.map((_, i) => sum(weights.map((row, o) => row[i] * dy[o])));

@@ -49,5 +49,6 @@ def render_text(report):
         lines.append(f"XPASS xfail line {entry.line} '{entry.describe()}' now passes: remove it")
     for entry in report.unknown_xfail:
         lines.append(f"unknown xfail entry on line {entry.line}: '{entry.describe()}' matches no case")
-    lines += ["", report.summary, report.verdict]
+    # PASSED and FAILED verdicts carry the counts; the others need them beside
+    lines += [""] + ([] if report.exit_code in (0, 1) else [report.summary]) + [report.verdict]
     return "\n".join(lines) + "\n"
