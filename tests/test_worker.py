@@ -389,6 +389,8 @@ def test_a_command_whose_child_holds_stdout_passes_and_leaves_nothing(tmp_path):
         del os.environ["COMMAND_IMPL_PID_FILE"]
     assert streaming.code == 0 and one_shot.code == 0, one_shot.out
     assert pid_file.exists()
+    assert any("one process per case" in note for note in one_shot.report["notes"])  # detected as one-shot
+    assert not streaming.report["notes"]
 
 
 def test_non_utf8_stderr_does_not_fail_a_case(tmp_path):
