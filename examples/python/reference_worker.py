@@ -33,22 +33,21 @@ def encode(value):
     return value
 
 
-def activation(name):
-    def run(inputs, params):
-        out = {"y": getattr(ref, f"{name}_forward")(inputs["x"], **params)}
-        if "dy" in inputs:
-            out["dx"] = getattr(ref, f"{name}_backward")(inputs["x"], inputs["dy"], **params)
-        return out
-
-    return run
+def elementwise(forward, backward):
+    """An activation: y from x, and dx from x and dy."""
+    return lambda i, p: {
+        "y": forward(i["x"], **p),
+        **({"dx": backward(i["x"], i["dy"], **p)} if "dy" in i else {}),
+    }
 
 
-def loss(name, prediction="y_pred", gradient="dy_pred"):
-    def run(inputs, params):
-        args = inputs["y_true"], inputs[prediction]
-        return {"loss": getattr(ref, name)(*args), gradient: getattr(ref, f"{name}_prime")(*args)}
-
-    return run
+def loss(value, gradient, prediction="y_pred"):
+    """A loss of (y_true, prediction) and its gradient d loss / d prediction."""
+    name = "dz" if prediction == "z" else "dy_pred"
+    return lambda i, p: {
+        "loss": value(i["y_true"], i[prediction]),
+        name: gradient(i["y_true"], i[prediction]),
+    }
 
 
 def conv2d(inputs, params):
@@ -101,11 +100,17 @@ OPS = {
     "reshape": reshape,
     "dense": dense(ref.dense_forward, ref.dense_backward),
     "dense_batch": dense(ref.dense_batch_forward, ref.dense_batch_backward),
-    **{name: activation(name) for name in ("sigmoid", "tanh", "relu", "leaky_relu", "softmax")},
-    **{name: loss(name) for name in ("binary_cross_entropy", "mse", "half_squared_error")},
-    "categorical_cross_entropy": loss("categorical_cross_entropy"),
-    "sigmoid_bce": loss("sigmoid_bce", "z", "dz"),
-    "softmax_cce": loss("softmax_cce", "z", "dz"),
+    "sigmoid": elementwise(ref.sigmoid_forward, ref.sigmoid_backward),
+    "tanh": elementwise(ref.tanh_forward, ref.tanh_backward),
+    "relu": elementwise(ref.relu_forward, ref.relu_backward),
+    "leaky_relu": elementwise(ref.leaky_relu_forward, ref.leaky_relu_backward),
+    "softmax": elementwise(ref.softmax_forward, ref.softmax_backward),
+    "binary_cross_entropy": loss(ref.binary_cross_entropy, ref.binary_cross_entropy_prime),
+    "mse": loss(ref.mse, ref.mse_prime),
+    "half_squared_error": loss(ref.half_squared_error, ref.half_squared_error_prime),
+    "categorical_cross_entropy": loss(ref.categorical_cross_entropy, ref.categorical_cross_entropy_prime),
+    "sigmoid_bce": loss(ref.sigmoid_bce, ref.sigmoid_bce_prime, "z"),
+    "softmax_cce": loss(ref.softmax_cce, ref.softmax_cce_prime, "z"),
     "maxpool2d": maxpool2d,
     "sgd": lambda i, p: {"param": ref.sgd(i["param"], i["grad"], p["learning_rate"])},
     "rmsprop": rmsprop,
