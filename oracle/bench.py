@@ -42,7 +42,7 @@ GRADCHECK_TARGET = 0.1  # our time / gradcheck's time
 # `verify` of the reference through each front door: the function-module
 # worker, a streaming --command program, and the same program one process
 # per case (timed on ONE_SHOT_OPS only, and scaled to every case).
-EXAMPLE_WORKER = Path(__file__).resolve().parent.parent / "examples" / "python" / "reference_worker.py"
+EXAMPLE_WORKER = Path("examples", "python", "reference_worker.py")  # in a source checkout
 ONE_SHOT_OPS = ("relu", "dense")
 QUICK_VERIFY_OPS = ("relu",)
 VERIFY_TARGET = 3.0  # streaming command time / function-module time
@@ -343,10 +343,15 @@ def _time_verify(rounds, quick):
     """Wall times of a whole `verify` of the reference (every case, or
     QUICK_VERIFY_OPS) through the function-module worker and through the
     streaming example program, and per case of the one-shot path."""
-    if not EXAMPLE_WORKER.is_file():
-        return {"skipped": f"{EXAMPLE_WORKER} not found (run from a source checkout)"}
+    found = [
+        folder / EXAMPLE_WORKER
+        for folder in (Path.cwd(), Path(__file__).resolve().parent.parent)
+        if (folder / EXAMPLE_WORKER).is_file()
+    ]
+    if not found:
+        return {"skipped": f"{EXAMPLE_WORKER} not found (run from the root of a source checkout)"}
     ops = list(QUICK_VERIFY_OPS) if quick else None
-    program = f"{sys.executable} {EXAMPLE_WORKER}"
+    program = f"{sys.executable} {found[0]}"
 
     def run(implementation, only=ops):
         report = verify.verify(implementation, only)

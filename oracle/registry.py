@@ -81,6 +81,14 @@ class OpSpec:
         return build(backend, *args)
 
     @property
+    def fresh(self):
+        """The name of the op's hypothesis strategy in oracle.strategies (for
+        fresh cases at run time): the sample generator's name. A name, so
+        that the worker process, which loads the registry, never loads
+        hypothesis."""
+        return self.samples.__name__ if self.samples else ""
+
+    @property
     def engines(self):
         """The engines that implement this op, reference first."""
         return ("reference",) + tuple(e for e in ("numpy", "scipy", "torch") if getattr(self, e) is not None)

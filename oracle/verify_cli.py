@@ -6,10 +6,12 @@ malformed; 2 a usage error, an implementation that cannot be loaded, or a
 report that cannot be written; 3 nothing was checked.
 """
 
+import secrets
+import shlex
 import sys
 
 from oracle import registry, reports
-from oracle.conformance import adapters, results, verify
+from oracle.conformance import adapters, fresh, results, verify
 
 
 def add_arguments(parser):
@@ -64,6 +66,26 @@ def add_arguments(parser):
     parser.add_argument("--format", choices=sorted(reports.RENDERERS), default="text")
     parser.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")
     parser.add_argument("--root", help="fixture folder (default: the shipped hand-worked and golden cases)")
+    parser.add_argument(
+        "--fresh",
+        type=int,
+        default=fresh.DEFAULT_COUNT,
+        metavar="N",
+        help=f"fresh cases per op and check, drawn in this run from --seed (default {fresh.DEFAULT_COUNT}; "
+        "0: none)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        metavar="S",
+        help="seed of the fresh cases: the same seed gives the same cases (default: a new one, printed)",
+    )
+    parser.add_argument(
+        "--save-failures",
+        metavar="DIR",
+        help="write each failing fresh check's smallest counterexample here as a fixture file "
+        "(replay them with --root DIR --fresh 0)",
+    )
 
 
 def implementation_from(args):
@@ -92,6 +114,27 @@ def implementation_from(args):
     return adapters.BuiltinEngine(args.engine or "reference", args.dtype)
 
 
+def replay_command(args, seed):
+    """The command line that runs this verify again on the same cases."""
+    words = ["cnn-oracle", "verify"]
+    if args.module is not None:
+        words.append(args.module)
+    for flag in ("layer_api", "layer_config", "command", "engine", "root", "xfail"):
+        value = getattr(args, flag)
+        if value is not None:
+            words += [f"--{flag.replace('_', '-')}", value]
+    words += ["--batch-first"] * args.batch_first + ["--arrays"] * args.arrays
+    for op in args.op or ():
+        words += ["--op", op]
+    if args.dtype != "float64":
+        words += ["--dtype", args.dtype]
+    if args.fresh != fresh.DEFAULT_COUNT:
+        words += ["--fresh", str(args.fresh)]
+    if args.fresh:
+        words += ["--seed", str(seed)]
+    return shlex.join(words)
+
+
 def check_ops(ops):
     unknown = [op for op in ops or () if op not in registry.REGISTRY]
     if unknown:
@@ -110,7 +153,14 @@ def run(args):
     except (ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return results.EXIT_UNUSABLE
-    report = verify.verify(implementation, args.op, xfail, args.root, args.dtype)
+    if args.fresh < 0:
+        print(f"error: --fresh must be 0 or more, got {args.fresh}", file=sys.stderr)
+        return results.EXIT_UNUSABLE
+    seed = args.seed if args.seed is not None else secrets.randbelow(10**6)
+    report = verify.verify(
+        implementation, args.op, xfail, args.root, args.dtype, args.fresh, seed, args.save_failures
+    )
+    report.command = replay_command(args, seed)
     text = reports.RENDERERS[args.format](report)
     if args.output:
         try:

@@ -55,7 +55,14 @@ MODULES = {
     ".".join(("oracle",) + path.relative_to(ORACLE_DIR).with_suffix("").parts).removesuffix(".__init__")
     for path in ORACLE_DIR.rglob("*.py")
 }
-CORE = {"oracle.registry", "oracle.samples", "oracle.tolerance", "oracle.kinks", "oracle.jsonfmt"}
+CORE = {
+    "oracle.registry",
+    "oracle.samples",
+    "oracle.strategies",
+    "oracle.tolerance",
+    "oracle.kinks",
+    "oracle.jsonfmt",
+}
 # layer -> the layers it may import (cli and bench, on top, may import anything)
 MAY_IMPORT = {
     "engines": {"engines"},
@@ -68,7 +75,20 @@ MAY_IMPORT = {
 # The worker process imports the implementation under test: what it loads
 # must hold no expected values, tolerances or judging.
 WORKER_SIDE = ("worker", "function_module", "layer_folder", "protocol")
-HARNESS_ONLY = ("verify", "fixtures", "golden", "adapters", "process", "results", "symbolic", "jsonschema")
+HARNESS_ONLY = (
+    "verify",
+    "judge",
+    "fresh",
+    "strategies",
+    "hypothesis",
+    "fixtures",
+    "golden",
+    "adapters",
+    "process",
+    "results",
+    "symbolic",
+    "jsonschema",
+)
 
 
 def _layer(module):
@@ -117,7 +137,7 @@ def test_the_worker_process_never_loads_judging_modules():
     code = (
         "import sys, oracle.conformance.worker, oracle.conformance.function_module, "
         "oracle.conformance.layer_folder; "
-        "print(sorted(m for m in sys.modules if m.startswith(('oracle', 'jsonschema'))))"
+        "print(sorted(m for m in sys.modules if m.startswith(('oracle', 'jsonschema', 'hypothesis'))))"
     )
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "oracle.registry" in loaded  # the probe works

@@ -49,16 +49,19 @@ class Run:
 
 
 def verify(tmp_path, *args, timeout=600):
-    """`cnn-oracle verify ARGS --format json --output FILE` in a subprocess;
-    asserts what every run must satisfy, returns the Run."""
+    """`cnn-oracle verify ARGS --format json --output FILE` in a subprocess
+    (without fresh cases unless ARGS has --fresh); asserts what every run
+    must satisfy, returns the Run."""
     output = tmp_path / f"report-{uuid.uuid4().hex[:6]}.json"
     marker = uuid.uuid4().hex
+    fresh = [] if "--fresh" in args else ["--fresh", "0"]  # the fixed cases, unless the test asks
     command = [
         sys.executable,
         "-m",
         "oracle.cli",
         "verify",
         *args,
+        *fresh,
         "--format",
         "json",
         "--output",

@@ -49,7 +49,8 @@ FLOAT32_OVERFLOW_CASES = {
 }
 
 
-def _case(spec, case_id, inputs, params, section):
+def make_case(spec, case_id, inputs, params, section, kind="generated", tolerance=None):
+    """A fixture case whose expected values are the float64 reference's."""
     outputs = spec.run_reference(inputs, params)
     return {
         "format": fixtures.FORMAT,
@@ -58,8 +59,8 @@ def _case(spec, case_id, inputs, params, section):
         "params": params,
         "inputs": inputs,
         "expected": outputs,
-        "tolerance": TOLERANCE,
-        "source": {"document": "generated", "section": section, "kind": "generated"},
+        "tolerance": tolerance or TOLERANCE,
+        "source": {"document": "generated", "section": section, "kind": kind},
         "errata": [],
     }
 
@@ -74,7 +75,7 @@ def _tie_cases(spec):
         ]
         section = "tie rule: the first maximum in row-major order of the window"
         cases.append(
-            _case(
+            make_case(
                 spec,
                 f"golden-{spec.name}-tie-{number}",
                 {"x": x, "dy": dy},
@@ -88,7 +89,7 @@ def _tie_cases(spec):
 def sample_case(spec, seed):
     """A golden case from the op's sample generator with this seed."""
     inputs, params = samples.draw(spec.samples, seed)
-    return _case(spec, f"golden-{spec.name}-{seed:03d}", inputs, params, f"reference, seed {seed}")
+    return make_case(spec, f"golden-{spec.name}-{seed:03d}", inputs, params, f"reference, seed {seed}")
 
 
 def cases_for(spec):
@@ -101,7 +102,7 @@ def cases_for(spec):
     )
     for label, table, section in edges:
         for number, inputs in enumerate(table.get(spec.name, [])):
-            cases.append(_case(spec, f"golden-{spec.name}-{label}-{number}", inputs, {}, section))
+            cases.append(make_case(spec, f"golden-{spec.name}-{label}-{number}", inputs, {}, section))
     return cases
 
 

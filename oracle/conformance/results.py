@@ -27,6 +27,8 @@ class CaseCheck:
     message: str = ""
     worst_error: float = 0.0  # largest |got - expected| seen
     worst_ratio: float = 0.0  # largest error / allowance
+    origin: str = "fixed"  # fixed (hand-worked, golden, --root) or fresh (generated in this run)
+    counterexample: dict = None  # fresh failures: the smallest case that fails this check
 
 
 @dataclass
@@ -71,6 +73,9 @@ class Report:
     xfail: list = field(default_factory=list)
     notes: list = field(default_factory=list)  # what the implementation's loader said (skipped files)
     unavailable: str = ""  # why the implementation could not be used at all
+    seed: int = None  # of the fresh cases (None: no fresh cases)
+    fresh: int = 0  # fresh cases per op
+    command: str = ""  # the verify command line that reproduces this run, when known
 
     def count(self, status):
         return sum(1 for r in self.results if r.status == status)
@@ -140,10 +145,13 @@ class Report:
                         result.status = "xfail"
                     break
 
-    def rows(self):
-        """One row per (op, check): counts, worst error ratio, first failure."""
+    def rows(self, origin=None):
+        """One row per (op, check): counts, worst error ratio, first failure;
+        of the cases of one origin (fixed or fresh), or of all."""
         table = {}
         for r in self.results:
+            if origin not in (None, r.origin):
+                continue
             row = table.setdefault(
                 (r.op, r.check),
                 {

@@ -398,7 +398,12 @@ def softmax_backward(x, dy):
 
 
 def _clip(p):
-    return np.clip(p, PROBABILITY_EPSILON, 1.0 - PROBABILITY_EPSILON)
+    """The reference's clip, widened to the dtype's epsilon where 1 - 1e-12
+    rounds to 1 (float32)."""
+    epsilon = (
+        max(PROBABILITY_EPSILON, float(np.finfo(p.dtype).eps)) if p.dtype.kind == "f" else PROBABILITY_EPSILON
+    )
+    return np.clip(p, epsilon, 1.0 - epsilon)
 
 
 def binary_cross_entropy(y_true, y_pred):

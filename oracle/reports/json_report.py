@@ -21,10 +21,19 @@ def as_json(report):
         "exit_code": report.exit_code,
         "verdict": report.verdict,
         "notes": report.notes,
+        "seed": report.seed,
+        "fresh": report.fresh,
+        "command": report.command,
         "summary": {status: report.count(status) for status in ("pass", "fail", "skip", "xfail")},
         "rows": [
-            {**row, "worst_ratio": _finite(row["worst_ratio"]), "worst_error": _finite(row["worst_error"])}
-            for row in report.rows()
+            {
+                **row,
+                "origin": origin,
+                "worst_ratio": _finite(row["worst_ratio"]),
+                "worst_error": _finite(row["worst_error"]),
+            }
+            for origin in ("fixed", "fresh")
+            for row in report.rows(origin)
         ],
         "results": [
             {**asdict(r), "worst_error": _finite(r.worst_error), "worst_ratio": _finite(r.worst_ratio)}

@@ -11,7 +11,8 @@ def render_junit(report):
         ET.SubElement(case, "error", message=report.unavailable[:200]).text = report.unavailable
     by_op = {}
     for r in report.results:
-        by_op.setdefault(r.op, []).append(r)
+        name = r.op if r.origin == "fixed" else f"{r.op} (fresh, seed {report.seed})"
+        by_op.setdefault(name, []).append(r)
     for op, results in sorted(by_op.items()):
         suite = ET.SubElement(
             root,
@@ -22,7 +23,7 @@ def render_junit(report):
             skipped=str(sum(r.status in ("skip", "xfail") for r in results)),
         )
         for r in results:
-            case = ET.SubElement(suite, "testcase", classname=f"{op}.{r.check}", name=r.case)
+            case = ET.SubElement(suite, "testcase", classname=f"{r.op}.{r.check}", name=r.case)
             if r.status == "fail":
                 ET.SubElement(case, "failure", message=r.message[:200]).text = f"{r.message}\nat {r.location}"
             elif r.status in ("skip", "xfail"):

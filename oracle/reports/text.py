@@ -1,6 +1,12 @@
-"""The conformance table for a terminal."""
+"""The conformance tables for a terminal: fixed cases, then fresh ones,
+then the failures, each fresh failure with its smallest counterexample."""
 
+import json
 import math
+
+import numpy as np
+
+SHOWN_NUMBERS = 40  # an array with more elements is shown by its shape only
 
 
 def ratio(value):
@@ -10,7 +16,32 @@ def ratio(value):
 
 def header_lines(report):
     lines = [f"implementation: {report.implementation}", f"judged at: {report.dtype} tolerances"]
+    if report.fresh:
+        lines.append(f"fresh cases: {report.fresh} per op, seed {report.seed}")
+    if report.command:
+        lines.append(f"reproduce: {report.command}")
     lines += [f"note: {note}" for note in report.notes]
+    return lines
+
+
+def result_text(row):
+    """`passed/total` (and the failures or xfails), or `skipped`."""
+    total = row["pass"] + row["fail"] + row["xfail"] + row["skip"]
+    if total == row["skip"]:
+        return "skipped"
+    text = f"{'FAIL' if row['fail'] else 'pass'} {row['pass']}/{total}"
+    return text + (f" ({row['xfail']} xfail)" if row["xfail"] else "")
+
+
+def table_lines(rows):
+    header = f"{'op':<26}{'check':<10}{'result':<22}{'worst err/tol':>14}  first failing case"
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        result = result_text(row)
+        worst = ratio(row["worst_ratio"])
+        lines.append(f"{row['op']:<26}{row['check']:<10}{result:<22}{worst:>14}  {row['first_failure']}")
+        if result == "skipped":
+            lines.append(f"{'':<36}{row['skip_reason']}")
     return lines
 
 
@@ -18,31 +49,12 @@ def render_text(report):
     lines = header_lines(report) + [""]
     if report.unavailable:
         return "\n".join(lines + [report.verdict]) + "\n"
-    header = f"{'op':<26}{'check':<10}{'result':<22}{'worst err/tol':>14}  first failing case"
-    lines += [header, "-" * len(header)]
-    for row in report.rows():
-        total = row["pass"] + row["fail"] + row["xfail"]
-        if total == 0:
-            result = "skipped"
-        elif row["fail"]:
-            result = f"FAIL {row['fail']}/{total + row['skip']}"
-        else:
-            result = f"pass {row['pass']}/{total + row['skip']}" + (
-                f" ({row['xfail']} xfail)" if row["xfail"] else ""
-            )
-        worst = ratio(row["worst_ratio"])
-        lines.append(f"{row['op']:<26}{row['check']:<10}{result:<22}{worst:>14}  {row['first_failure']}")
-        if total == 0:
-            lines.append(f"{'':<36}{row['skip_reason']}")
-    failures = report.unexpected
-    if failures:
-        lines += ["", "failures (first 3 per op and check):"]
-        shown = {}
-        for r in failures:
-            key = (r.op, r.check)
-            shown[key] = shown.get(key, 0) + 1
-            if shown[key] <= 3:
-                lines.append(f"  {r.op} {r.check} {r.case}: {r.message}\n      at {r.location}")
+    fixed, fresh = report.rows("fixed"), report.rows("fresh")
+    if fixed:
+        lines += ["fixed cases (hand-worked and golden):" if fresh else "fixed cases:"] + table_lines(fixed)
+    if fresh:
+        lines += ([""] if fixed else []) + [f"fresh cases (seed {report.seed}):"] + table_lines(fresh)
+    lines += failure_lines(report)
     for error in report.errors:
         lines.append(f"ERROR malformed fixture: {error}")
     for entry in report.xpass:
@@ -52,3 +64,46 @@ def render_text(report):
     # PASSED and FAILED verdicts carry the counts; the others need them beside
     lines += [""] + ([] if report.exit_code in (0, 1) else [report.summary]) + [report.verdict]
     return "\n".join(lines) + "\n"
+
+
+def failure_lines(report):
+    failures = report.unexpected
+    if not failures:
+        return []
+    lines = ["", "failures (first 3 per op and check):"]
+    shown = {}
+    for r in failures:
+        key = (r.op, r.check, r.origin)
+        shown[key] = shown.get(key, 0) + 1
+        if shown[key] <= 3:
+            lines.append(f"  {r.op} {r.check} {r.case}: {r.message}\n      at {r.location}")
+            if r.counterexample:
+                lines += counterexample_lines(r, report.command)
+    return lines
+
+
+def counterexample_lines(result, command):
+    example = result.counterexample
+    case = example["case"]
+    lines = [f"      smallest failing case{' (' + example['note'] + ')' if example['note'] else ''}:"]
+    lines.append(f"        params {json.dumps(case['params'])}")
+    lines += [f"        {name} = {_array_text(value)}" for name, value in case["inputs"].items()]
+    for name, value in example["got"].items():
+        lines.append(f"        expected {name} = {_array_text(case['expected'].get(name))}")
+        lines.append(f"        got      {name} = {_array_text(value)}")
+    if example.get("saved"):
+        lines.append(f"        saved as {example['saved']}")
+    if command:
+        lines.append(f"        replay: {command}")
+    return lines
+
+
+def _array_text(value):
+    """A value on one line, or its shape when it holds too many numbers."""
+    try:
+        shape = np.shape(value)
+    except ValueError:
+        shape = ()
+    if int(np.prod(shape)) > SHOWN_NUMBERS:
+        return f"<array of shape {shape}>"
+    return json.dumps(value)
