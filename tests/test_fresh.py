@@ -12,10 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
 from seeds import seeds
 
-from oracle import registry, strategies
+from oracle import registry
 from oracle.conformance import adapters, fixtures, fresh
 
 HERE = Path(__file__).parent
@@ -360,14 +359,62 @@ WANTED = {
 
 @pytest.mark.parametrize("op", sorted(WANTED))
 def test_fresh_cases_reach_every_shape_condition(op):
+    """Within the cases of a few runs' worth of seeds."""
     seen = set()
-    strategy = getattr(strategies, registry.get(op).fresh)()
-
-    @settings(max_examples=300, suppress_health_check=list(HealthCheck), database=None)
-    @given(strategy)
-    def collect(case):
-        inputs, params, _ = case
-        seen.update(_features(op, inputs, params))
-
-    collect()
+    for seed in seeds(5):
+        for inputs, params in fresh.cases(registry.get(op), 60, seed, lambda *case: True, wide=True):
+            seen.update(_features(op, inputs, params))
     assert WANTED[op] <= seen, WANTED[op] - seen
+
+
+def test_a_seed_reproduces_a_run_exactly(tmp_path):
+    source = CONV.format(bug="first-channel-only")
+    runs = [
+        json.loads(
+            _cli(_module(tmp_path, source), "--op", "conv2d", "--seed", "9", "--format", "json").stdout
+        )
+        for _ in range(2)
+    ]
+    assert runs[0]["results"] == runs[1]["results"] and runs[0]["seed"] == 9
+    other = json.loads(
+        _cli(_module(tmp_path, source), "--op", "conv2d", "--seed", "10", "--format", "json").stdout
+    )
+    assert other["results"] != runs[0]["results"]
+
+
+# ---- the backward against the implementation's own forward ----
+
+
+def test_a_backward_that_is_not_the_gradient_of_its_forward_fails_the_gradient_check(tmp_path):
+    source = """
+        import math
+        from reference import tanh_forward
+
+        def tanh_backward(x, dy):  # 1 - tanh instead of 1 - tanh^2
+            if isinstance(x[0], list):
+                return [tanh_backward(r, d) for r, d in zip(x, dy)]
+            return [(1 - math.tanh(v)) * g for v, g in zip(x, dy)]
+    """
+    done = _cli(_module(tmp_path, source), "--op", "tanh", "--seed", "4", "--format", "json")
+    report = json.loads(done.stdout)
+    gradient = [r for r in report["results"] if r["check"] == "gradient"]
+    assert done.returncode == 1 and gradient and all(r["status"] == "fail" for r in gradient)
+    message = gradient[0]["message"]
+    assert message.startswith("your backward is not the gradient of your forward: along a random direction")
+    assert "worst element dx[" in message
+
+
+def test_a_consistent_implementation_of_another_convention_passes_the_gradient_check(tmp_path):
+    """A summed (not averaged) squared error fails against the reference but
+    its derivative is right for it: the gradient check passes."""
+    source = """
+        def mse(y_true, y_pred):
+            return sum((p - y) ** 2 for y, p in zip(y_true, y_pred))
+
+        def mse_prime(y_true, y_pred):
+            return [2 * (p - y) for y, p in zip(y_true, y_pred)]
+    """
+    done = _cli(_module(tmp_path, source), "--op", "mse", "--seed", "4", "--format", "json")
+    rows = {(row["check"], row["origin"]): row for row in json.loads(done.stdout)["rows"]}
+    assert rows[("forward", "fresh")]["fail"] > 0
+    assert rows[("gradient", "fresh")]["pass"] == 5 and rows[("gradient", "fresh")]["fail"] == 0

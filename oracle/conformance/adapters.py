@@ -66,6 +66,7 @@ class BuiltinEngine:
         self.engine, self.dtype = engine, np.dtype(dtype)
         self.name = engine if dtype == "float64" else f"{engine} ({dtype})"
         self.notes = []
+        self.batch = True
 
     def start(self):
         return self
@@ -73,11 +74,11 @@ class BuiltinEngine:
     def offers(self, op):
         return True
 
-    def outputs(self, spec, inputs, params):
+    def outputs(self, spec, inputs, params, batched=False):
         if self.engine not in spec.engines:
             raise NotImplementedByTarget(f"the {self.engine} engine has no {spec.name}")
         with np.errstate(over="ignore"):  # float32 overflow is judged, not warned about
-            return Reply(engines.run(spec, self.engine, inputs, params, dtype=self.dtype))
+            return Reply(engines.run(spec, self.engine, inputs, params, batched, dtype=self.dtype))
 
     def close(self):
         pass
@@ -89,7 +90,7 @@ class StreamingWorker:
     def __init__(self, argv, name, timeout=DEFAULT_TIMEOUT, memory_mb=DEFAULT_MEMORY_MB):
         self.argv, self.name = list(argv), name
         self.timeout, self.memory_mb = timeout, memory_mb
-        self.ops, self.notes = None, []
+        self.ops, self.notes, self.batch = None, [], False
         self.process = None
         self.requests = 0
         self.restarts = 0
@@ -101,21 +102,21 @@ class StreamingWorker:
             self.process = WorkerProcess(self.argv, self.memory_mb)
             self.process.send(protocol.dump_line(protocol.hello()))
             line = self.process.read_line(START_TIMEOUT)
-            name, self.ops, self.notes = protocol.check_handshake(protocol.parse_line(line, "handshake"))
+            handshake = protocol.check_handshake(protocol.parse_line(line, "handshake"))
         except WorkerGone as gone:
             self.close()
             raise ImplementationUnavailable(f"{self.name}: no handshake: {gone}") from None
         except protocol.ProtocolError as error:
             self.close()
             raise ImplementationUnavailable(one_line(error, 2000)) from None
-        if name:
-            self.name = name
+        self.ops, self.notes, self.batch = handshake.ops, handshake.notes, handshake.batch
+        self.name = handshake.implementation or self.name
         return self
 
     def offers(self, op):
         return self.ops is None or op in self.ops
 
-    def outputs(self, spec, inputs, params):
+    def outputs(self, spec, inputs, params, batched=False):
         if self.process is None:
             try:
                 self.start()
@@ -123,7 +124,7 @@ class StreamingWorker:
                 raise ImplementationFault(f"the worker could not be restarted: {error}") from None
             self.restarts += 1
         self.requests += 1
-        message = protocol.request(self.requests, spec.name, spec.with_defaults(params), inputs)
+        message = protocol.request(self.requests, spec.name, spec.with_defaults(params), inputs, batched)
         try:
             self.process.send(protocol.dump_line(message))
             line = self.process.read_line(self.timeout)
@@ -175,7 +176,7 @@ class OneShotCommand:
     def offers(self, op):
         return True
 
-    def outputs(self, spec, inputs, params):
+    def outputs(self, spec, inputs, params, batched=False):
         message = protocol.request(0, spec.name, spec.with_defaults(params), inputs)
         del message["id"]
         try:

@@ -1,33 +1,42 @@
-"""Fresh cases at run time: for each op, cases drawn from the op's
-hypothesis strategy (oracle.strategies) with a seed the report prints,
-their expected values computed by the reference here in the harness, and
-run through the implementation like any fixture case.
+"""Fresh cases at run time: for each op, cases drawn by the op's generator
+(oracle.strategies) from a seed the report prints, their expected values
+computed by the reference here in the harness, and run through the
+implementation like any fixture case.
 
-Hypothesis drives the search: each drawn case is one call of the probe
-below, which judges it (oracle.conformance.judge) and raises when a check
-fails. Hypothesis then shrinks the case — smaller shapes, fewer channels,
-stride toward 1, padding toward 0, values toward small integers — calling
-the probe again and again while the same check still fails, and the
-smallest case that failed is the counterexample. A fault (a timeout, a
-dead worker) is not shrunk: repeating it would cost a timeout per try.
-An implementation whose failure cannot be repeated (a cache, state kept
-between calls) keeps its first failing case, and the report says why.
+Each case is a short list of choices (shapes, stride, padding, value kind,
+value seed; then batch size, a repeated sample, and a second call with the
+same shapes). Generation draws them uniformly at random. When a check
+fails, the case is shrunk: entries of its choice list are lowered — to the
+lowest value, to half, by one — and a change is kept while the same check
+still fails, until no entry can be lowered or MAX_SHRINK_CALLS calls are
+spent. The lowest value of every choice is the simplest (shapes 1, stride
+1, padding 0, small integers), so the case left is the smallest that shows
+the bug. A fault (a timeout, a dead worker) is not shrunk: repeating it
+would cost a timeout per try. A failure that does not repeat on the same
+case (state kept between calls) keeps its first case, and says so.
+
+Why not hypothesis: it drives an external worker well, but its generation
+favours the simplest values (measured: 170 of 400 conv2d cases with stride
+1 and padding 0), which wastes the 20 cases per op a run can afford; a
+stride bug that needs rows left over past the padding went unseen in 8 of
+30 seeds. Uniform draws over a choice list keep its shrinking idea.
 """
 
+import json
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hypothesis import HealthCheck, Phase, Verbosity, given, settings
-from hypothesis import seed as seeded
-from hypothesis.errors import HypothesisException
+import numpy as np
 
 from oracle import jsonfmt, registry, strategies
 from oracle.conformance import golden, judge, protocol
 
 DEFAULT_COUNT = 20  # fresh cases per op and check
-DRAWS_PER_CASE = 3  # draws allowed per wanted case: some cases hold only some checks (ReLU at 0: forward)
+DRAWS_PER_CASE = 5  # draws allowed per wanted case: some cases hold only some checks (ReLU at 0:
+# forward only), and a draw that repeats an earlier case is not run again
 MAX_SHRINK_CALLS = 400  # calls of the implementation spent shrinking one failure
+SMALL_CHOICE = 16  # a choice up to this is shrunk by trying every lower value
 FAULTS = ("timed out", "the worker ", "the command exited", "broke the protocol", "could not be restarted")
 
 
@@ -36,137 +45,215 @@ def op_seed(seed, op):
     return zlib.crc32(f"{seed}:{op}".encode())
 
 
-class _Failed(Exception):
-    """A fresh case failed the check being searched for."""
-
-
 def _is_fault(message):
     return any(fault in message for fault in FAULTS)
+
+
+def _permute(value, rng):
+    """The same values in another order: labels stay labels, one-hot rows
+    one-hot, values away from a kink away from it."""
+    array = np.asarray(value, dtype=float)
+    if array.ndim == 0:
+        return value
+    return rng.permutation(array.ravel()).reshape(array.shape).tolist()
+
+
+def _permuted(spec, inputs, seed, batched):
+    """Every input permuted (each sample of a batch on its own)."""
+    rng = np.random.default_rng(seed)
+    per_sample = spec.batch_inputs if batched else ()
+    return {
+        name: [_permute(sample, rng) for sample in value] if name in per_sample else _permute(value, rng)
+        for name, value in inputs.items()
+    }
+
+
+def _batch(spec, inputs, size, repeated, seed):
+    """The per-sample inputs as a batch of `size`: the drawn sample first,
+    then permutations of it, or copies of it (`repeated`)."""
+    rng = np.random.default_rng(seed)
+    batch = dict(inputs)
+    for name in spec.batch_inputs:
+        if name in inputs:
+            others = [inputs[name] if repeated else _permute(inputs[name], rng) for _ in range(size - 1)]
+            batch[name] = [inputs[name], *others]
+    return batch
+
+
+@dataclass
+class Attempt:
+    """One drawn case as called: its choices, and each call's judged results."""
+
+    choices: list
+    calls: list  # [(case, results, outputs)], the second call (same shapes) if drawn
+
+    def failure(self, check=None):
+        """(case, outputs, CaseCheck) of the first failing call (of `check`)."""
+        for case, results, outputs in self.calls:
+            for result in results:
+                if result.status == "fail" and check in (None, result.check):
+                    return case, outputs, result
+        return None
 
 
 @dataclass
 class Search:
     """One op's fresh cases: the results of those generated, and the
-    counterexample of the first check that failed."""
+    smallest counterexample of the first check that failed."""
 
     implementation: object
     spec: object
     seed: int
-    dtype: str
-    results: list = field(default_factory=list)
-    check: str = None  # the check that failed first
-    smallest: tuple = None  # (case, outputs, message) of the smallest case failing that check
-    note: str = ""  # why the counterexample is not shrunk, if it is not
+    dtype: str = "float64"
     count: int = DEFAULT_COUNT
-    stopped: bool = False
-    shrink_calls: int = 0
-    generated: int = 0
-    per_check: dict = field(default_factory=dict)
+    results: list = field(default_factory=list)
+    note: str = ""  # why the counterexample is not shrunk, when it is not
 
-    def probe(self, drawn):
-        if self.stopped or self._enough():
-            return
-        inputs, params, options = drawn
-        number = self.generated if self.check is None else "shrinking"
-        case = golden.make_case(
-            self.spec,
-            f"fresh-{self.spec.name}-{number}",
-            inputs,
-            params,
-            f"fresh case, seed {self.seed}",
-            tolerance=options.get("tolerance"),
-        )
-        for name, indices in options.get("unchecked", {}).items():
-            for index in indices:  # null: not judged (fixtures/README.md)
-                case["expected"][name][index] = None
-        location = f"fresh case {number} of {self.spec.name} (seed {self.seed})"
-        results, outputs = judge.judge_case(self.implementation, location, case, self.dtype)
-        # One raise site: hypothesis tells failures apart by where they are raised.
-        if self._fails(results, case, outputs):
-            raise _Failed
+    def draw(self, choices):
+        """A case from `choices` (a strategies.Choices): (inputs, params,
+        options, batched, second call's inputs or None)."""
+        inputs, params, options = getattr(strategies, self.spec.fresh)(choices, wide=self.dtype == "float64")
+        size, repeated = choices.integer(1, 5), choices.boolean()
+        values_seed, again = choices.integer(0, 2**31), choices.boolean()
+        plain = bool(options)  # elements singled out by index: one sample, one call
+        batched = self.implementation.batch and bool(self.spec.batch_inputs) and not plain
+        if batched:
+            inputs = _batch(self.spec, inputs, size, repeated, values_seed)
+        second = _permuted(self.spec, inputs, values_seed + 1, batched) if again and not plain else None
+        return inputs, params, options, batched, second
 
-    def _fails(self, results, case, outputs):
-        """Whether this case fails the check searched for (the first check
-        to fail, while generating), keeping the smallest such case."""
-        failed = {r.check: r for r in results if r.status == "fail"}
-        if self.check is None:  # still generating: every case is part of the report
-            self.generated += 1
-            for result in results:
-                result.origin = "fresh"
-                self.per_check[result.check] = self.per_check.get(result.check, 0) + 1
-            self.results.extend(results)
-            if not failed:
-                return False
-            first = next(iter(failed.values()))
-            self.check, self.smallest = first.check, (case, outputs, first.message)
-            if _is_fault(first.message):
-                self.stopped, self.note = True, "not shrunk: the implementation faulted on it"
-            return True
-        self.shrink_calls += 1
-        if self.shrink_calls > MAX_SHRINK_CALLS:
-            self.stopped, self.note = True, f"shrinking stopped after {MAX_SHRINK_CALLS} calls"
-            return False
-        hit = failed.get(self.check)
-        if hit is None or _is_fault(hit.message):
-            return False
-        self.smallest = (case, outputs, hit.message)
-        return True
+    def attempt(self, choices, drawn, number):
+        """Call a drawn case (and its second call, if drawn) and judge them."""
+        inputs, params, options, batched, second = drawn
+        judged = []
+        for call, call_inputs in enumerate([inputs] + ([second] if second else [])):
+            suffix = " again: the same shapes, other values" if call else ""
+            case = golden.make_case(
+                self.spec,
+                f"fresh-{self.spec.name}-{number}" + ("-again" if call else ""),
+                call_inputs,
+                params,
+                f"fresh case, seed {self.seed}",
+                tolerance=options.get("tolerance"),
+                batched=batched,
+            )
+            for name, indices in options.get("unchecked", {}).items():
+                for index in indices:  # null: not judged (fixtures/README.md)
+                    case["expected"][name][index] = None
+            location = f"fresh case {number} of {self.spec.name} (seed {self.seed}){suffix}"
+            results, outputs = judge.judge_case(self.implementation, location, case, self.dtype)
+            judged.append((case, results, outputs))
+            if any(r.status == "fail" for r in results):
+                break
+        return Attempt(choices.record, judged)
 
-    def _enough(self):
-        """Generation is done: every check has `count` cases."""
-        return self.check is None and self.per_check and min(self.per_check.values()) >= self.count
+    def generate(self):
+        """Draw cases until every check has `count` of them; the Attempt that
+        failed first, or None."""
+        seen, per_check = set(), {}
+        for number in range(self.count * DRAWS_PER_CASE):
+            if per_check and min(per_check.values()) >= self.count:
+                return None
+            choices = strategies.Choices(np.random.default_rng([op_seed(self.seed, self.spec.name), number]))
+            drawn = self.draw(choices)
+            key = json.dumps(drawn[:2] + drawn[3:], default=str)
+            if key in seen:  # drawn before: not run again
+                continue
+            seen.add(key)
+            attempt = self.attempt(choices, drawn, len(seen) - 1)
+            for index, (_, results, _) in enumerate(attempt.calls):
+                for result in results:
+                    result.origin = "fresh"
+                    per_check[result.check] = per_check.get(result.check, 0) + (index == 0)
+                self.results.extend(results)
+            if attempt.failure():
+                return attempt
+        return None
 
-    def counterexample(self):
+    def shrink(self, first):
+        """The smallest Attempt failing the same check as `first`."""
+        check = first.failure()[2].check
+        if _is_fault(first.failure()[2].message):
+            self.note = "not shrunk: the implementation faulted on it"
+            return first
+        calls, best = 0, first
+
+        def still_fails(choices):
+            nonlocal calls
+            calls += 1
+            replayed = strategies.Choices(replay=choices)
+            attempt = self.attempt(replayed, self.draw(replayed), "shrinking")
+            found = attempt.failure(check)
+            return attempt if found and not _is_fault(found[2].message) else None
+
+        again = still_fails(first.choices)
+        if again is None:
+            self.note = "not shrunk: the failure did not repeat on the same case (state kept between calls?)"
+            return first
+        best = again
+        improved = True
+        while improved and calls < MAX_SHRINK_CALLS:
+            improved, position = False, 0
+            while position < len(best.choices):  # a lowered choice can change how many follow it
+                value = best.choices[position]
+                # every lower value of a small choice (a shape may need to stay odd, say),
+                # the lowest, half and one less of a large one (a seed)
+                lower_values = range(value) if value <= SMALL_CHOICE else (0, value // 2, value - 1)
+                for lower in lower_values:
+                    if calls >= MAX_SHRINK_CALLS:
+                        break
+                    smaller = still_fails(best.choices[:position] + [lower] + best.choices[position + 1 :])
+                    if smaller is not None:
+                        best, improved = smaller, True
+                        break
+                position += 1
+        if calls >= MAX_SHRINK_CALLS:
+            self.note = f"shrinking stopped after {MAX_SHRINK_CALLS} calls"
+        return best
+
+    def counterexample(self, attempt):
         """The smallest failing case, as a fixture case with the outputs the
         implementation gave for the failing check."""
-        if self.smallest is None:
-            return None
-        case, outputs, message = self.smallest
-        wanted = set(judge.checked_outputs(self.spec, case["expected"], self.check))
+        case, outputs, result = attempt.failure()
+        wanted = set(judge.checked_outputs(self.spec, case["expected"], result.check))
         shrunk = {
             **case,
-            "id": f"shrunk-{self.spec.name}-{self.check}-s{self.seed}",
+            "id": f"shrunk-{self.spec.name}-{result.check}-s{self.seed}",
             "source": {
                 "document": "generated",
-                "section": f"fresh case of seed {self.seed}, shrunk to the smallest that fails {self.check}",
+                "section": f"fresh case of seed {self.seed}, shrunk to the smallest failing {result.check}",
                 "kind": "shrunk",
-                "note": message,
+                "note": result.message,
             },
         }
         got = {name: protocol.encode(value) for name, value in (outputs or {}).items() if name in wanted}
-        return {"case": shrunk, "got": got, "message": message, "note": self.note}
+        return {"case": shrunk, "got": got, "message": result.message, "note": self.note}
 
 
 def search(implementation, spec, count, seed, dtype="float64"):
-    """The Search of `count` fresh cases of one op (hypothesis generates,
-    and shrinks the first failure)."""
-    found = Search(implementation, spec, seed, dtype, count=count)
-    strategy = getattr(strategies, spec.fresh)(wide=dtype == "float64")
-
-    @settings(
-        max_examples=count * DRAWS_PER_CASE,
-        database=None,
-        deadline=None,
-        phases=(Phase.generate, Phase.shrink),
-        report_multiple_bugs=False,
-        suppress_health_check=list(HealthCheck),
-        verbosity=Verbosity.quiet,
-    )
-    @seeded(op_seed(seed, spec.name))
-    @given(strategy)
-    def probe(drawn):
-        found.probe(drawn)
-
-    try:
-        probe()
-    except _Failed:
-        pass
-    except HypothesisException:  # the failure did not repeat: it depends on earlier calls
-        found.note = "not shrunk: the failure did not repeat on the same case (state kept between calls?)"
-    if found.smallest is not None:
-        first = next(r for r in found.results if r.status == "fail" and r.check == found.check)
-        first.counterexample = found.counterexample()
+    """The Search of `count` fresh cases per check of one op; the first
+    failure (a CaseCheck in its results) carries the smallest counterexample."""
+    found = Search(implementation, spec, seed, dtype, count)
+    failed = found.generate()
+    if failed is not None:
+        check = failed.failure()[2].check
+        first = next(r for r in found.results if r.status == "fail" and r.check == check)
+        first.counterexample = found.counterexample(found.shrink(failed))
     return found
+
+
+def cases(spec, count, seed, wanted, wide=False):
+    """`count` drawn (inputs, params) of one op for which wanted(inputs,
+    params, options) holds (for checks that need no implementation)."""
+    drawn = []
+    for number in range(count * DRAWS_PER_CASE):
+        if len(drawn) == count:
+            break
+        rng = np.random.default_rng([op_seed(seed, spec.name), number])
+        inputs, params, options = getattr(strategies, spec.fresh)(strategies.Choices(rng), wide=wide)
+        if wanted(inputs, params, options):
+            drawn.append((inputs, params))
+    return drawn
 
 
 def save(counterexample, folder):

@@ -135,13 +135,19 @@ class FunctionModule:
     def offered_ops(self):
         return None  # found per case: a missing function is a skip
 
-    def outputs(self, op, params, inputs):
+    @property
+    def takes_batches(self):
+        return self.batch_first
+
+    def outputs(self, op, params, inputs, batched=False):
         """(outputs, variants, modified) of one request."""
         modified = []
         backend = engines.Backend(self.name, _Watched(self.module, modified), self.batch_first, self.arrays)
         spec = registry.get(op)
-        if self.batch_first:  # the harness' batch axis is added and removed around the call
-            return engines.run(spec, backend, inputs, params), {}, modified
+        if self.batch_first:  # a single sample gets a batch axis of 1 around the call
+            return engines.run(spec, backend, inputs, params, batched=batched), {}, modified
+        if batched:
+            raise NotOffered(f"{self.name} takes one sample per call (BATCH_FIRST is not set)")
         params = spec.with_defaults(params)
         spec.check_call(inputs, params)
         values = (

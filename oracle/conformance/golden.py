@@ -10,7 +10,7 @@ reference. Max pooling also gets cases that exercise the tie rule.
 
 from pathlib import Path
 
-from oracle import jsonfmt, registry, samples
+from oracle import engines, jsonfmt, registry, samples
 from oracle.conformance import fixtures
 
 SEEDS = range(12)
@@ -49,10 +49,15 @@ FLOAT32_OVERFLOW_CASES = {
 }
 
 
-def make_case(spec, case_id, inputs, params, section, kind="generated", tolerance=None):
-    """A fixture case whose expected values are the float64 reference's."""
-    outputs = spec.run_reference(inputs, params)
-    return {
+def make_case(spec, case_id, inputs, params, section, kind="generated", tolerance=None, batched=False):
+    """A fixture case whose expected values are the float64 reference's
+    (batched: per-sample inputs with a leading batch axis, and the shared
+    inputs' gradients summed over the batch, as oracle.engines.run does)."""
+    if batched:
+        outputs = {k: v.tolist() for k, v in engines.run(spec, "reference", inputs, params, True).items()}
+    else:
+        outputs = spec.run_reference(inputs, params)
+    case = {
         "format": fixtures.FORMAT,
         "id": case_id,
         "op": spec.name,
@@ -63,6 +68,7 @@ def make_case(spec, case_id, inputs, params, section, kind="generated", toleranc
         "source": {"document": "generated", "section": section, "kind": kind},
         "errata": [],
     }
+    return {**case, "batched": True} if batched else case
 
 
 def _tie_cases(spec):

@@ -42,7 +42,7 @@ def checked_outputs(spec, expected, check):
     return list(_split(spec, expected)[check])
 
 
-def _as_real(value, name):
+def as_real(value, name):
     """A float array of an output: our engines' arrays as they are, the
     implementation's values checked to be real numbers (InvalidValue)."""
     if isinstance(value, np.ndarray):
@@ -62,7 +62,7 @@ def _judge(outputs, expected, allowance):
         if name not in outputs:
             return "fail", f"no output {name!r} (got {sorted(outputs)})", math.inf, math.inf
         try:
-            got = _as_real(outputs[name], name)
+            got = as_real(outputs[name], name)
         except protocol.InvalidValue as error:
             return "fail", one_line(error), math.inf, math.inf
         tolerance, bound = allowance(name)
@@ -118,7 +118,7 @@ def _learning_rate_problem(spec, variants, allowance):
     (a, at_a), (b, at_b) = rates[:2]
     for name in (n for n in at_a if n in at_b):
         try:
-            first, second = _as_real(at_a[name], name), _as_real(at_b[name], name)
+            first, second = as_real(at_a[name], name), as_real(at_b[name], name)
         except protocol.InvalidValue:
             continue
         tolerance, bound = allowance(name)
@@ -169,8 +169,11 @@ def _float32_skips(inputs, checks):
 def _allowance(spec, case, location, inputs, params, dtype):
     """allowance(output name) for an implementation computing in dtype,
     computed from the harness's own copy of the inputs."""
+    batched = case.get("batched", False)
     try:
-        bounds = agreement.accumulation_bounds(spec, inputs, params, dtype) if dtype != "float64" else {}
+        bounds = (
+            agreement.accumulation_bounds(spec, inputs, params, dtype, batched) if dtype != "float64" else {}
+        )
     except (ValueError, KeyError, TypeError) as error:
         raise fixtures.FixtureError(f"{location}: the reference rejects the case: {error}") from None
     return lambda name: (
@@ -179,16 +182,16 @@ def _allowance(spec, case, location, inputs, params, dtype):
     )
 
 
-def _ask(implementation, spec, inputs, params, checks, skipped):
+def _ask(implementation, spec, inputs, params, checks, skipped, batched):
     """The implementation's Reply; without a backward, the forward alone
     (and the backward check skipped saying so)."""
     try:
-        return implementation.outputs(spec, inputs, params)
+        return implementation.outputs(spec, inputs, params, batched)
     except NotImplementedByTarget as reason:
         if "dy" not in inputs or "forward" not in checks:
             raise
         skipped["backward"] = f"not implemented: {reason}"
-        return implementation.outputs(spec, {k: v for k, v in inputs.items() if k != "dy"}, params)
+        return implementation.outputs(spec, {k: v for k, v in inputs.items() if k != "dy"}, params, batched)
 
 
 def run_case(implementation, location, case, dtype="float64"):
@@ -215,15 +218,17 @@ def judge_case(implementation, location, case, dtype="float64"):
         [make(kind, status, message, error, error) for kind in checks],
         None,
     )
-    params = case.get("params", {})
+    params, batched = case.get("params", {}), case.get("batched", False)
     if not implementation.offers(spec.name):
         return every("skip", "not offered by the implementation (its handshake lists its ops)")
+    if batched and not implementation.batch:
+        return every("skip", "a batched case: the implementation takes one sample per call")
     skipped = _float32_skips(inputs, checks) if dtype == "float32" else {}
     if len(skipped) == len(checks):
         return [make(kind, "skip", skipped[kind]) for kind in checks], None
     allowance = _allowance(spec, case, location, inputs, params, dtype)  # before the call, from our copy
     try:
-        reply = _ask(implementation, spec, inputs, params, checks, skipped)
+        reply = _ask(implementation, spec, inputs, params, checks, skipped, batched)
     except NotImplementedByTarget as reason:
         return every("skip", f"not implemented: {reason}")
     except ImplementationFault as fault:

@@ -135,9 +135,13 @@ class LayerFolder:
             raise NotOffered(f"no {name} in {self.folder} (needed for {op})")
         return self.symbols[name]
 
-    def outputs(self, op, params, inputs):
+    takes_batches = False  # the documents' layers take one sample (a column vector) at a time
+
+    def outputs(self, op, params, inputs, batched=False):
         """(outputs at the first learning rate, {"learning_rate=R": backward
         outputs at rate R} for both rates, modified arguments)."""
+        if batched:
+            raise NotOffered("the documents' layers take one sample per call")
         runner = self._runner(op)
         outputs = runner(inputs, params, LEARNING_RATES[0])
         variants = {}

@@ -12,6 +12,7 @@ spell. The Python worker reports any other value it is handed as
 import json
 import math
 import numbers
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -60,16 +61,23 @@ def hello():
     return {"protocol": NAME, "version": VERSION}
 
 
+@dataclass(frozen=True)
+class Handshake:
+    implementation: str  # a name for the report ('' if none was given)
+    ops: list  # the ops offered, or None for every op
+    notes: list  # lines for the report
+    batch: bool  # it takes batches: per-sample inputs with a leading batch axis
+
+
 def check_handshake(message):
-    """The worker's handshake: (implementation name, ops offered or None,
-    notes). ProtocolError if it is not one; the worker's own error (it could
-    not load the implementation) is raised as ProtocolError too, verbatim."""
+    """The worker's Handshake; ProtocolError if it is not one. The worker's
+    own error (it could not load the implementation) is raised as
+    ProtocolError too, verbatim."""
     if message.get("protocol") != NAME:
         raise ProtocolError(f'expected a handshake with "protocol": "{NAME}", got {_short(message)}')
     if message.get("version") != VERSION:
-        raise ProtocolError(
-            f"speaks version {message.get('version')!r} of the protocol; the harness speaks {VERSION}"
-        )
+        version = message.get("version")
+        raise ProtocolError(f"speaks version {version!r} of the protocol; the harness speaks {VERSION}")
     if "error" in message:
         raise ProtocolError(str(message["error"]))
     ops = message.get("ops")
@@ -78,7 +86,10 @@ def check_handshake(message):
     notes = message.get("notes", [])
     if not (isinstance(notes, list) and all(isinstance(note, str) for note in notes)):
         raise ProtocolError(f'handshake: "notes" must be a list of strings, got {_short(notes)}')
-    return str(message.get("implementation", "")), ops, notes
+    batch = message.get("batch", False)
+    if not isinstance(batch, bool):
+        raise ProtocolError(f'handshake: "batch" must be true or false, got {_short(batch)}')
+    return Handshake(str(message.get("implementation", "")), ops, notes, batch)
 
 
 def _short(value, limit=120):
@@ -86,8 +97,9 @@ def _short(value, limit=120):
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def request(number, op, params, inputs):
-    return {"id": number, "op": op, "params": params, "inputs": {k: encode(v) for k, v in inputs.items()}}
+def request(number, op, params, inputs, batched=False):
+    message = {"id": number, "op": op, "params": params, "inputs": {k: encode(v) for k, v in inputs.items()}}
+    return {**message, "batched": True} if batched else message
 
 
 REPLY_KINDS = ("outputs", "not_implemented", "error")

@@ -6,7 +6,7 @@ import collections
 from dataclasses import dataclass, field
 from pathlib import Path
 
-CHECKS = ("forward", "backward")
+CHECKS = ("forward", "backward", "gradient")  # gradient: the backward against the forward's own differences
 
 # Exit codes of `cnn-oracle verify` (README, "Exit codes").
 EXIT_PASSED = 0  # at least one check passed, none failed, the report was written
@@ -58,7 +58,7 @@ def read_xfail(path):
             continue
         if len(words) > 3 or (len(words) > 1 and words[1] not in CHECKS):
             raise ValueError(
-                f"{path}:{number}: expected 'OP [forward|backward [CASE_ID]]', got {raw.strip()!r}"
+                f"{path}:{number}: expected 'OP [forward|backward|gradient [CASE_ID]]', got {raw.strip()!r}"
             )
         entries.append(XfailEntry(*words, reason=reason.strip(), line=number))
     return entries

@@ -9,7 +9,7 @@ the end, whatever happens.
 import jsonschema
 
 from oracle import registry
-from oracle.conformance import fixtures, fresh
+from oracle.conformance import fixtures, fresh, gradient_check
 from oracle.conformance.adapters import ImplementationUnavailable
 from oracle.conformance.judge import judge_case, run_case
 from oracle.conformance.results import Report
@@ -29,7 +29,9 @@ def verify(
 ):
     """The Report of every case under `root` (default: the shipped ones),
     then `fresh_count` fresh cases per op drawn from `seed` (each failure
-    shrunk, and written to `save_failures` when that is a folder)."""
+    shrunk, and written to `save_failures` when that is a folder) and, at
+    float64, the gradient check of the implementation's backward against
+    its own forward (oracle.conformance.gradient_check)."""
     report = Report(implementation.name, dtype, xfail=list(xfail))
     try:
         implementation.start()
@@ -81,3 +83,5 @@ def _run_fresh_cases(report, implementation, ops, dtype, save_failures):
         for result in found.results:
             if result.counterexample and save_failures:
                 result.counterexample["saved"] = str(fresh.save(result.counterexample, save_failures))
+        if dtype == "float64":  # central differences of a float32 forward measure its rounding
+            report.results.extend(gradient_check.run(implementation, spec, report.seed))

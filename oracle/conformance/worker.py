@@ -50,7 +50,9 @@ def serve(implementation, message):
     except (KeyError, TypeError, AttributeError) as error:
         return {"id": number, "error": f"malformed request: {type(error).__name__}: {error}"}
     try:
-        outputs, variants, modified = implementation.outputs(op, params, inputs)
+        outputs, variants, modified = implementation.outputs(
+            op, params, inputs, message.get("batched", False)
+        )
     except NotOffered as reason:
         return {"id": number, "not_implemented": str(reason)}
     except NotImplementedError as error:
@@ -100,6 +102,7 @@ def main(argv=None):
             "implementation": implementation.name,
             "ops": implementation.offered_ops(),
             "notes": implementation.notes,
+            "batch": implementation.takes_batches,
         }
     )
     for line in requests:
