@@ -9,12 +9,14 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from xml.etree import ElementTree
 
+import jsonschema
 import numpy as np
 import pytest
 from seeds import seeds
 
-from oracle import registry
+from oracle import registry, reports
 from oracle.conformance import adapters, fixtures, fresh
 
 HERE = Path(__file__).parent
@@ -418,3 +420,18 @@ def test_a_consistent_implementation_of_another_convention_passes_the_gradient_c
     rows = {(row["check"], row["origin"]): row for row in json.loads(done.stdout)["rows"]}
     assert rows[("forward", "fresh")]["fail"] > 0
     assert rows[("gradient", "fresh")]["pass"] == 5 and rows[("gradient", "fresh")]["fail"] == 0
+
+
+def test_every_report_format_separates_fixed_and_fresh_cases(tmp_path):
+    path = _module(tmp_path, CONV.format(bug="first-channel-only"))
+    report = json.loads(_cli(path, "--op", "conv2d", "--seed", "3", "--format", "json").stdout)
+    jsonschema.validate(report, reports.report_schema())
+    assert {row["origin"] for row in report["rows"]} == {"fixed", "fresh"} and report["seed"] == 3
+    assert sum(1 for r in report["results"] if r["counterexample"]) == 1
+    markdown = _cli(path, "--op", "conv2d", "--seed", "3", "--format", "markdown").stdout
+    assert (
+        "## Fixed cases (hand-worked and golden)" in markdown
+        and "## Fresh cases (20 per op, seed 3)" in markdown
+    )
+    junit = ElementTree.fromstring(_cli(path, "--op", "conv2d", "--seed", "3", "--format", "junit").stdout)
+    assert {suite.get("name") for suite in junit.iter("testsuite")} == {"conv2d", "conv2d (fresh, seed 3)"}
