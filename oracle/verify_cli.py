@@ -147,10 +147,7 @@ def run(args):
         check_ops(args.op)
         xfail = results.read_xfail(args.xfail) if args.xfail else []
         implementation = implementation_from(args)
-    except adapters.ImplementationUnavailable as error:
-        print(f"error: {error}", file=sys.stderr)
-        return results.EXIT_UNUSABLE
-    except (ValueError, OSError) as error:
+    except (adapters.ImplementationUnavailable, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return results.EXIT_UNUSABLE
     if args.fresh < 0:

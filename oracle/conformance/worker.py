@@ -15,6 +15,8 @@ import os
 import sys
 
 from oracle.conformance import protocol
+from oracle.conformance.function_module import FunctionModule, NotOffered, describe_failure
+from oracle.conformance.layer_folder import LayerFolder
 
 
 def _claim_stdio():
@@ -31,18 +33,12 @@ def _claim_stdio():
 
 def _load(args):
     if args.layer_api is not None:
-        from oracle.conformance.layer_folder import LayerFolder
-
         return LayerFolder(args.layer_api, args.layer_config)
-    from oracle.conformance.function_module import FunctionModule
-
     return FunctionModule(args.module, args.batch_first or None, args.arrays or None)
 
 
 def serve(implementation, message):
     """The reply to one request (never an exception)."""
-    from oracle.conformance.function_module import NotOffered, describe_failure
-
     number = message.get("id")
     try:
         op, params = message["op"], message.get("params", {})
