@@ -64,3 +64,30 @@ def test_golden_cases_carry_backward_outputs_where_the_op_has_them(op):
         assert set(case["expected"]) == {
             o for o in spec.outputs if o in spec.run_reference(case["inputs"], case["params"])
         }
+
+
+def test_rmsprop_cases_tell_the_two_epsilon_placements_apart():
+    """Keras 3 puts epsilon inside the square root: on every epsilon case it
+    misses by more than a thousand times the tolerance; the reference (outside)
+    is what the case holds."""
+    import math
+
+    from oracle.tolerance import Tolerance, compare
+
+    cases = [
+        c for _, c in fixtures.iter_cases(subdir="golden") if c["id"].startswith("golden-rmsprop-epsilon-")
+    ]
+    assert len(cases) == 3 and len({c["params"]["epsilon"] for c in cases}) == 3
+    assert len({c["params"]["rho"] for c in cases}) == 3
+    for case in cases:
+        p = case["params"]
+        inside = [
+            [
+                value
+                - p["learning_rate"] * g / math.sqrt(p["rho"] * c + (1 - p["rho"]) * g * g + p["epsilon"])
+                for value, g, c in zip(*rows)
+            ]
+            for rows in zip(case["inputs"]["param"], case["inputs"]["grad"], case["inputs"]["cache"])
+        ]
+        tolerance = Tolerance(**case["tolerance"])
+        assert compare(inside, case["expected"]["param"], tolerance).max_ratio > 1000, case["id"]

@@ -98,6 +98,30 @@ def sample_case(spec, seed):
     return make_case(spec, f"golden-{spec.name}-{seed:03d}", inputs, params, f"reference, seed {seed}")
 
 
+# RMSprop with epsilon outside the square root (Keras 2, which the documents
+# used, and torch) or inside it (Keras 3): small caches and a large epsilon
+# make the two updates differ by far more than any tolerance, and rho and
+# epsilon vary. (inputs, params)
+RMSPROP_EPSILON_CASES = [
+    (
+        {
+            "param": [[1.0, -2.0], [0.5, 3.0]],
+            "grad": [[0.1, -0.01], [0.001, 0.2]],
+            "cache": [[0.0, 1e-06], [1e-08, 0.01]],
+        },
+        {"learning_rate": 0.1, "rho": 0.9, "epsilon": 0.001},
+    ),
+    (
+        {"param": [[0.25, -0.75, 1.5]], "grad": [[0.02, 0.5, -0.003]], "cache": [[0.001, 0.04, 0.0]]},
+        {"learning_rate": 0.01, "rho": 0.5, "epsilon": 0.1},
+    ),
+    (
+        {"param": [[2.0], [-1.0]], "grad": [[1e-06], [-3e-06]], "cache": [[0.0], [1e-12]]},
+        {"learning_rate": 0.001, "rho": 0.99, "epsilon": 1e-07},
+    ),
+]
+
+
 def cases_for(spec):
     cases = [sample_case(spec, seed) for seed in SEEDS]
     if spec.name == "maxpool2d":
@@ -109,6 +133,12 @@ def cases_for(spec):
     for label, table, section in edges:
         for number, inputs in enumerate(table.get(spec.name, [])):
             cases.append(make_case(spec, f"golden-{spec.name}-{label}-{number}", inputs, {}, section))
+    if spec.name == "rmsprop":
+        section = (
+            "epsilon outside the square root (Keras 2, torch), not inside (Keras 3); rho and epsilon vary"
+        )
+        for number, (inputs, params) in enumerate(RMSPROP_EPSILON_CASES):
+            cases.append(make_case(spec, f"golden-rmsprop-epsilon-{number}", inputs, params, section))
     return cases
 
 
