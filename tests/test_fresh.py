@@ -7,7 +7,6 @@ import json
 import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -15,6 +14,7 @@ import jsonschema
 import numpy as np
 import pytest
 from seeds import seeds
+from sources import write_module
 
 from oracle import registry, reports
 from oracle.conformance import adapters, fixtures, fresh
@@ -29,12 +29,6 @@ NODE = shutil.which("node")
 def _cli(*args, cwd=None, env=None):
     command = [sys.executable, "-m", "oracle.cli", "verify", *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=cwd, env=env)
-
-
-def _module(tmp_path, source, name="impl_under_test"):
-    path = tmp_path / f"{name}.py"
-    path.write_text(textwrap.dedent(source))
-    return str(path)
 
 
 # ---- what the fixed cases let through ----
@@ -104,7 +98,7 @@ SHIPPED_SHAPES_ONLY = """
 
 def test_the_fixed_cases_alone_let_the_cheats_through(tmp_path):
     for source in (LOOKUP, SHIPPED_SHAPES_ONLY):
-        done = _cli(_module(tmp_path, source), "--fresh", "0", "--op", "relu", "--op", "conv2d")
+        done = _cli(write_module(tmp_path, source), "--fresh", "0", "--op", "relu", "--op", "conv2d")
         assert done.returncode == 0, done.stdout[-1500:]
 
 
@@ -112,9 +106,9 @@ def test_the_fixed_cases_alone_let_the_cheats_through(tmp_path):
 def test_a_plain_verify_fails_the_cheats(tmp_path, cheat):
     """Default settings: fresh cases from a new seed, printed in the report."""
     if cheat == "lookup-command":
-        args = ["--command", f"{sys.executable} {_module(tmp_path, LOOKUP_COMMAND)}"]
+        args = ["--command", f"{sys.executable} {write_module(tmp_path, LOOKUP_COMMAND)}"]
     else:
-        args = [_module(tmp_path, LOOKUP if cheat == "lookup-module" else SHIPPED_SHAPES_ONLY)]
+        args = [write_module(tmp_path, LOOKUP if cheat == "lookup-module" else SHIPPED_SHAPES_ONLY)]
     done = _cli(*args)
     assert done.returncode == 1, done.stdout[-2000:]
     assert (
@@ -168,7 +162,7 @@ CONV = """
 
 
 def test_the_correct_conv_passes(tmp_path):
-    done = _cli(_module(tmp_path, CONV.format(bug="")), "--op", "conv2d", "--seed", "7")
+    done = _cli(write_module(tmp_path, CONV.format(bug="")), "--op", "conv2d", "--seed", "7")
     assert done.returncode == 0, done.stdout[-2000:]
 
 
@@ -190,7 +184,7 @@ def test_the_correct_conv_passes(tmp_path):
 def test_a_shape_bug_fails_and_shrinks_to_a_small_case(tmp_path, bug, check, smallest):
     saved = tmp_path / "regressions"
     args = ["--op", "conv2d", "--seed", str(seeds(1)[0] + 5), "--save-failures", str(saved)]
-    done = _cli(_module(tmp_path, CONV.format(bug=bug)), *args, "--format", "json")
+    done = _cli(write_module(tmp_path, CONV.format(bug=bug)), *args, "--format", "json")
     assert done.returncode == 1
     report = json.loads(done.stdout)
     shrunk = [r for r in report["results"] if r["counterexample"]]
@@ -204,13 +198,13 @@ def test_a_shape_bug_fails_and_shrinks_to_a_small_case(tmp_path, bug, check, sma
     assert Path(example["saved"]) == path
     assert fixtures.schema_errors(json.loads(path.read_text())) == []
     assert json.loads(path.read_text())["source"]["kind"] == "shrunk"
-    replay = _cli(_module(tmp_path, CONV.format(bug=bug)), "--root", str(saved), "--fresh", "0")
+    replay = _cli(write_module(tmp_path, CONV.format(bug=bug)), "--root", str(saved), "--fresh", "0")
     assert replay.returncode == 1
     assert _cli("reference", "--root", str(saved), "--fresh", "0", cwd=tmp_path).returncode == 0
 
 
 def test_the_text_report_shows_the_counterexample_and_how_to_replay_it(tmp_path):
-    path = _module(tmp_path, CONV.format(bug="first-channel-only"))
+    path = write_module(tmp_path, CONV.format(bug="first-channel-only"))
     done = _cli(path, "--op", "conv2d", "--seed", "3")
     text = done.stdout
     assert "fixed cases (hand-worked and golden):" in text and "fresh cases (seed 3):" in text
@@ -232,7 +226,7 @@ def test_a_failure_that_depends_on_earlier_calls_is_reported_unshrunk(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     args = ("--op", "relu", "--seed", "2", "--root", str(empty), "--format", "json")
-    done = _cli(_module(tmp_path, source), *args)
+    done = _cli(write_module(tmp_path, source), *args)
     assert done.returncode == 1
     report = json.loads(done.stdout)
     (shrunk,) = [r["counterexample"] for r in report["results"] if r["counterexample"]]
@@ -373,13 +367,13 @@ def test_a_seed_reproduces_a_run_exactly(tmp_path):
     source = CONV.format(bug="first-channel-only")
     runs = [
         json.loads(
-            _cli(_module(tmp_path, source), "--op", "conv2d", "--seed", "9", "--format", "json").stdout
+            _cli(write_module(tmp_path, source), "--op", "conv2d", "--seed", "9", "--format", "json").stdout
         )
         for _ in range(2)
     ]
     assert runs[0]["results"] == runs[1]["results"] and runs[0]["seed"] == 9
     other = json.loads(
-        _cli(_module(tmp_path, source), "--op", "conv2d", "--seed", "10", "--format", "json").stdout
+        _cli(write_module(tmp_path, source), "--op", "conv2d", "--seed", "10", "--format", "json").stdout
     )
     assert other["results"] != runs[0]["results"]
 
@@ -397,7 +391,7 @@ def test_a_backward_that_is_not_the_gradient_of_its_forward_fails_the_gradient_c
                 return [tanh_backward(r, d) for r, d in zip(x, dy)]
             return [(1 - math.tanh(v)) * g for v, g in zip(x, dy)]
     """
-    done = _cli(_module(tmp_path, source), "--op", "tanh", "--seed", "4", "--format", "json")
+    done = _cli(write_module(tmp_path, source), "--op", "tanh", "--seed", "4", "--format", "json")
     report = json.loads(done.stdout)
     gradient = [r for r in report["results"] if r["check"] == "gradient"]
     assert done.returncode == 1 and gradient and all(r["status"] == "fail" for r in gradient)
@@ -416,14 +410,14 @@ def test_a_consistent_implementation_of_another_convention_passes_the_gradient_c
         def mse_prime(y_true, y_pred):
             return [2 * (p - y) for y, p in zip(y_true, y_pred)]
     """
-    done = _cli(_module(tmp_path, source), "--op", "mse", "--seed", "4", "--format", "json")
+    done = _cli(write_module(tmp_path, source), "--op", "mse", "--seed", "4", "--format", "json")
     rows = {(row["check"], row["origin"]): row for row in json.loads(done.stdout)["rows"]}
     assert rows[("forward", "fresh")]["fail"] > 0
     assert rows[("gradient", "fresh")]["pass"] == 5 and rows[("gradient", "fresh")]["fail"] == 0
 
 
 def test_every_report_format_separates_fixed_and_fresh_cases(tmp_path):
-    path = _module(tmp_path, CONV.format(bug="first-channel-only"))
+    path = write_module(tmp_path, CONV.format(bug="first-channel-only"))
     report = json.loads(_cli(path, "--op", "conv2d", "--seed", "3", "--format", "json").stdout)
     jsonschema.validate(report, reports.report_schema())
     assert {row["origin"] for row in report["rows"]} == {"fixed", "fresh"} and report["seed"] == 3

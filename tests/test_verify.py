@@ -3,12 +3,12 @@
 import json
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 from xml.etree import ElementTree
 
 import jsonschema
 import pytest
+from sources import write_module
 
 from oracle import cli, reports
 from oracle.conformance import adapters, results, verify
@@ -92,12 +92,6 @@ def test_a_misbehaving_command_is_a_failure_that_says_why(mode, message):
     assert report.results and all(r.status == "fail" and message in r.message for r in report.results)
 
 
-def _module(tmp_path, source, name="impl_under_test"):
-    path = tmp_path / f"{name}.py"
-    path.write_text(textwrap.dedent(source))
-    return str(path)
-
-
 BROKEN_CONV = """
     import reference
     from reference import conv2d_forward
@@ -110,7 +104,7 @@ BROKEN_CONV = """
 
 
 def test_a_broken_implementation_fails_naming_op_check_and_case(tmp_path):
-    report = verify.verify(adapters.function_module(_module(tmp_path, BROKEN_CONV)))
+    report = verify.verify(adapters.function_module(write_module(tmp_path, BROKEN_CONV)))
     failed = {(r.op, r.check) for r in report.results if r.status == "fail"}
     assert failed == {("conv2d", "backward")}
     row = next(r for r in report.rows() if (r["op"], r["check"]) == ("conv2d", "backward"))
@@ -135,7 +129,7 @@ def test_bad_outputs_are_failures_that_say_so(tmp_path, body, message):
         def relu_forward(x):
             {body}
     """
-    report = verify.verify(adapters.function_module(_module(tmp_path, source)), ops=["relu"])
+    report = verify.verify(adapters.function_module(write_module(tmp_path, source)), ops=["relu"])
     forward = [r for r in report.results if r.check == "forward"]
     assert forward and all(r.status == "fail" and message in r.message for r in forward)
 
@@ -156,7 +150,7 @@ def test_xfail_entries_expected_failures_xpass_and_unknown(tmp_path):
     xfail.write_text("conv2d backward   # known: no rotation\nrelu forward\nconv3d\n")
     entries = results.read_xfail(xfail)
     report = verify.verify(
-        adapters.function_module(_module(tmp_path, BROKEN_CONV)), ["conv2d", "relu"], entries
+        adapters.function_module(write_module(tmp_path, BROKEN_CONV)), ["conv2d", "relu"], entries
     )
     assert report.ok and report.count("xfail") > 0
     assert [e.describe() for e in report.unknown_xfail] == ["conv3d"]
@@ -175,7 +169,7 @@ def test_a_malformed_xfail_line_is_named(tmp_path):
 
 
 def test_json_report_validates_against_its_schema_and_junit_parses(tmp_path):
-    report = verify.verify(adapters.function_module(_module(tmp_path, BROKEN_CONV)), ["conv2d", "relu"])
+    report = verify.verify(adapters.function_module(write_module(tmp_path, BROKEN_CONV)), ["conv2d", "relu"])
     document = json.loads(reports.render_json(report))
     jsonschema.validate(document, reports.report_schema())
     assert document["summary"]["fail"] > 0 and document["ok"] is False
@@ -187,7 +181,7 @@ def test_json_report_validates_against_its_schema_and_junit_parses(tmp_path):
 
 def test_verify_command_exit_codes_and_output_file(tmp_path, capsys):
     assert cli.main(["verify", "--op", "relu"]) == 0
-    assert cli.main(["verify", _module(tmp_path, BROKEN_CONV), "--op", "conv2d"]) == 1
+    assert cli.main(["verify", write_module(tmp_path, BROKEN_CONV), "--op", "conv2d"]) == 1
     target = tmp_path / "report.json"
     assert (
         cli.main(
@@ -216,7 +210,7 @@ def _pytest(cwd, *args):
 
 
 def test_pytest_plugin_runs_one_test_per_case(tmp_path):
-    done = _pytest(tmp_path, f"--impl={_module(tmp_path, BROKEN_CONV)}", "--oracle-op=conv2d", "-n", "2")
+    done = _pytest(tmp_path, f"--impl={write_module(tmp_path, BROKEN_CONV)}", "--oracle-op=conv2d", "-n", "2")
     assert done.returncode == 1, done.stdout[-2000:]
     assert "conv2d::golden-conv2d-" in done.stdout and "backward: " in done.stdout
     passing = _pytest(tmp_path, "--impl=reference", "--oracle-op=relu")

@@ -10,6 +10,7 @@ answer; every other limit is generous.
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -17,6 +18,9 @@ import uuid
 from pathlib import Path
 
 import pytest
+from sources import write_module
+
+from oracle.conformance.fixtures import fixtures_dir
 
 HERE = Path(__file__).parent
 LAYERS = HERE / "doc_style_layers"
@@ -79,12 +83,6 @@ def verify(tmp_path, *args, timeout=600):
     return Run(done, report)
 
 
-def module(tmp_path, source, name="impl_under_test"):
-    path = tmp_path / f"{name}.py"
-    path.write_text(textwrap.dedent(source))
-    return str(path)
-
-
 RELU = """
     def relu_forward(x):
         return [max(v, 0.0) for v in x] if not isinstance(x[0], list) else [relu_forward(r) for r in x]
@@ -108,7 +106,7 @@ def test_patching_the_harness_at_import_changes_nothing(tmp_path):
         def relu_forward(x):
             return -1.0 if not isinstance(x, list) else [relu_forward(v) for v in x]
     """
-    run = verify(tmp_path, module(tmp_path, source), "--op", "relu")
+    run = verify(tmp_path, write_module(tmp_path, source), "--op", "relu")
     assert run.code == 1
     assert run.results("fail") and not run.results("pass")
 
@@ -126,7 +124,7 @@ def test_reading_the_callers_frames_finds_no_expected_values(tmp_path):
                 frame = frame.f_back
             return x
     """
-    run = verify(tmp_path, module(tmp_path, source), "--op", "relu")
+    run = verify(tmp_path, write_module(tmp_path, source), "--op", "relu")
     assert run.code == 1 and run.results("fail")
 
 
@@ -173,7 +171,7 @@ CALLS = """
     ],
 )
 def test_a_fault_fails_one_case_and_the_run_goes_on(tmp_path, fault, reason):
-    path = module(tmp_path, CALLS.replace("{fault}", fault))
+    path = write_module(tmp_path, CALLS.replace("{fault}", fault))
     run = verify(tmp_path, path, "--op", "relu", "--timeout", "5", "--memory", "2048")
     assert run.code == 1
     failed = run.results("fail")
@@ -183,7 +181,7 @@ def test_a_fault_fails_one_case_and_the_run_goes_on(tmp_path, fault, reason):
 
 
 def test_exit_at_import_is_an_import_error_naming_the_line(tmp_path):
-    path = module(tmp_path, "import sys\n\nsys.exit(0)\n" + textwrap.dedent(RELU))
+    path = write_module(tmp_path, "import sys\n\nsys.exit(0)\n" + textwrap.dedent(RELU))
     run = verify(tmp_path, path, "--op", "relu")
     assert run.code == 2
     assert f"error: cannot import {path}: called sys.exit(0) ({path}, line 3)" in run.err
@@ -199,7 +197,7 @@ def test_exit_at_import_is_an_import_error_naming_the_line(tmp_path):
     ids=["syntax", "missing-package", "exception"],
 )
 def test_an_import_failure_is_reported_once_with_exit_2(tmp_path, source, message):
-    path = module(tmp_path, source)
+    path = write_module(tmp_path, source)
     run = verify(tmp_path, path)
     assert run.code == 2
     assert run.err.count("error: cannot import") == 1 and message in run.err and "line 1" in run.err
@@ -217,7 +215,7 @@ def test_printing_and_replacing_stdout_do_not_reach_the_report(tmp_path):
             print("hello from a call", file=sys.__stdout__)
             return [max(v, 0.0) for v in x] if not isinstance(x[0], list) else [relu_forward(r) for r in x]
     """
-    run = verify(tmp_path, module(tmp_path, source), "--op", "relu")
+    run = verify(tmp_path, write_module(tmp_path, source), "--op", "relu")
     assert run.code == 0 and "hello" not in run.out
 
 
@@ -232,7 +230,7 @@ def test_numpy_error_settings_of_the_implementation_stay_in_its_process(tmp_path
             with np.errstate(all="ignore"):
                 return 1.0 / (1.0 + np.exp(-x))
     """
-    run = verify(tmp_path, module(tmp_path, source), "--op", "sigmoid", "--arrays")
+    run = verify(tmp_path, write_module(tmp_path, source), "--op", "sigmoid", "--arrays")
     assert run.code == 0
 
 
@@ -250,7 +248,7 @@ def test_changing_an_argument_fails_naming_it_even_at_float32(tmp_path):
                     row[:] = [1e150] * len(row)
             return out
     """
-    run = verify(tmp_path, module(tmp_path, source), "--op", "conv2d", "--dtype", "float32")
+    run = verify(tmp_path, write_module(tmp_path, source), "--op", "conv2d", "--dtype", "float32")
     assert run.code == 1 and not run.results("pass")
     assert any("modified its argument x (in conv2d_forward) in place" in r["message"] for r in run.results())
 
@@ -276,7 +274,7 @@ def test_changing_an_argument_fails_naming_it_even_at_float32(tmp_path):
     ids=["string", "none", "bool", "complex", "huge-integer"],
 )
 def test_only_real_numbers_are_accepted(tmp_path, op, source, message):
-    run = verify(tmp_path, module(tmp_path, source), "--op", op)
+    run = verify(tmp_path, write_module(tmp_path, source), "--op", op)
     assert run.code == 1
     forward = [r for r in run.results() if r["check"] == "forward"]
     assert forward and all(r["status"] == "fail" and message in r["message"] for r in forward), forward[0]
@@ -305,10 +303,12 @@ def test_a_run_that_checks_nothing_does_not_pass(tmp_path, kind):
     empty = tmp_path / "empty"
     empty.mkdir()
     args = {
-        "empty-module": [module(tmp_path, "")],
+        "empty-module": [write_module(tmp_path, "")],
         "empty-layer-folder": ["--layer-api", str(empty)],
         "empty-root": ["reference", "--root", str(empty)],
-        "all-skipped": [module(tmp_path, "def relu_forward(x):\n    raise NotImplementedError('later')\n")],
+        "all-skipped": [
+            write_module(tmp_path, "def relu_forward(x):\n    raise NotImplementedError('later')\n")
+        ],
     }[kind]
     run = verify(tmp_path, *args)
     assert run.code == 3
@@ -419,3 +419,24 @@ def _one_case(tmp_path):
     )
     (folder / f"{case['id']}.json").write_text(json.dumps(case))
     return folder
+
+
+def test_rewriting_the_fixture_files_during_the_run_changes_nothing(tmp_path):
+    """The cases are read before the implementation starts."""
+    root = tmp_path / "cases"
+    shutil.copytree(Path(fixtures_dir()) / "golden", root)
+    source = f"""
+        import json, pathlib
+
+        # At import: make every relu case expect what this implementation returns.
+        path = pathlib.Path({str(root / "relu.json")!r})
+        document = json.loads(path.read_text())
+        for case in document["cases"]:
+            case["expected"] = {{"y": [[0.0] * len(row) for row in case["inputs"]["x"]]}}
+        path.write_text(json.dumps(document))
+
+        def relu_forward(x):
+            return [[0.0] * len(row) for row in x]
+    """
+    run = verify(tmp_path, write_module(tmp_path, source), "--root", str(root), "--op", "relu")
+    assert run.code == 1 and run.results("fail")

@@ -33,6 +33,9 @@ def verify(
     float64, the gradient check of the implementation's backward against
     its own forward (oracle.conformance.gradient_check)."""
     report = Report(implementation.name, dtype, xfail=list(xfail))
+    # Every case is read before the implementation starts: nothing it does
+    # to the files on disk during the run changes what it is judged against.
+    cases = _fixed_cases(report, ops, root)
     try:
         implementation.start()
     except ImplementationUnavailable as error:
@@ -40,7 +43,11 @@ def verify(
         return report
     report.implementation, report.notes = implementation.name, list(implementation.notes)
     try:
-        _run_fixed_cases(report, implementation, ops, root, dtype)
+        for location, case in cases:
+            try:
+                report.results.extend(run_case(implementation, location, case, dtype))
+            except fixtures.FixtureError as error:
+                report.errors.append(str(error))
         if fresh_count:
             report.seed, report.fresh = seed, fresh_count
             _run_fresh_cases(report, implementation, ops, dtype, save_failures)
@@ -50,8 +57,11 @@ def verify(
     return report
 
 
-def _run_fixed_cases(report, implementation, ops, root, dtype):
+def _fixed_cases(report, ops, root):
+    """[(location, case)] of the fixture files under root (the shipped ones
+    by default) for `ops`; each malformed file or case is a report error."""
     validator = jsonschema.Draft202012Validator(fixtures.schema())
+    cases = []
     for path in fixtures.case_files(root):
         try:
             document = fixtures.load(path)
@@ -68,10 +78,8 @@ def _run_fixed_cases(report, implementation, ops, root, dtype):
             if case["op"] not in registry.REGISTRY:
                 report.errors.append(f"{location}: $.op: unknown operation {case['op']!r}")
                 continue
-            try:
-                report.results.extend(run_case(implementation, location, case, dtype))
-            except fixtures.FixtureError as error:
-                report.errors.append(str(error))
+            cases.append((location, case))
+    return cases
 
 
 def _missing(report, op):
