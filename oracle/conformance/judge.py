@@ -101,9 +101,11 @@ def _rates(variants):
     for name, outputs in variants.items():
         key, _, value = name.partition("=")
         try:
-            found.append((float(value), outputs)) if key == "learning_rate" else None
+            rate = float(value)
         except ValueError:
             continue
+        if key == "learning_rate":
+            found.append((rate, outputs))
     return found
 
 
