@@ -34,8 +34,9 @@ from oracle.conformance import fixtures, golden, judge, protocol
 from oracle.tolerance import compare
 
 DEFAULT_COUNT = 20  # fresh cases per op and check
-DRAWS_PER_CASE = 5  # draws allowed per wanted case: some cases hold only some checks (ReLU at 0:
-# forward only), and a draw that repeats an earlier case is not run again
+# Draws allowed per wanted case: some cases hold only some checks (ReLU at 0
+# is forward only), and a draw that repeats an earlier case is not run again.
+DRAWS_PER_CASE = 5
 MAX_SHRINK_CALLS = 400  # calls of the implementation spent shrinking one failure
 SMALL_CHOICE = 16  # a choice up to this is shrunk by trying every lower value
 FAULTS = ("timed out", "the worker ", "the command exited", "broke the protocol", "could not be restarted")

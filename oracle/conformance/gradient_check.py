@@ -20,7 +20,7 @@ from oracle.checks.finite_diff import kink_distance
 from oracle.conformance import fresh, judge, protocol
 from oracle.conformance.adapters import ImplementationFault, NotImplementedByTarget, one_line
 from oracle.conformance.results import CaseCheck
-from oracle.tolerance import FINITE_DIFFERENCE, FINITE_DIFFERENCE_STEP, Tolerance, compare
+from oracle.tolerance import FINITE_DIFFERENCE, FINITE_DIFFERENCE_STEP, compare
 
 CASES = 5  # per op
 LOCATE_LIMIT = 64  # elements of an input located element by element on a mismatch
@@ -133,7 +133,7 @@ def _mismatch(probe, name, output, analytic, along, numeric):
         elementwise = probe.elementwise(name)
     except (protocol.InvalidValue, ImplementationFault, NotImplementedByTarget):
         return text
-    located = compare(analytic, elementwise, Tolerance(FINITE_DIFFERENCE.abs, FINITE_DIFFERENCE.rel))
+    located = compare(analytic, elementwise, FINITE_DIFFERENCE)
     if located.ok:
         return text
     where = output + "".join(f"[{i}]" for i in located.index)
