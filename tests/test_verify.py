@@ -161,6 +161,14 @@ def test_xfail_entries_expected_failures_xpass_and_unknown(tmp_path):
     assert "XPASS xfail line 1 'conv2d backward' now passes" in reports.render_text(fixed)
 
 
+def test_xfail_entries_of_ops_left_out_by_op_are_not_unknown(tmp_path):
+    xfail = tmp_path / "xfail.txt"
+    xfail.write_text("conv2d backward\nrelu forward\nconv3d\n")
+    report = verify.verify(adapters.BuiltinEngine("reference"), ["conv2d"], results.read_xfail(xfail))
+    assert [e.describe() for e in report.unknown_xfail] == ["conv3d"]
+    assert [e.describe() for e in report.xpass] == ["conv2d backward"]
+
+
 def test_a_malformed_xfail_line_is_named(tmp_path):
     xfail = tmp_path / "xfail.txt"
     xfail.write_text("conv2d sideways\n")

@@ -32,7 +32,7 @@ def verify(
     shrunk, and written to `save_failures` when that is a folder) and, at
     float64, the gradient check of the implementation's backward against
     its own forward (oracle.conformance.gradient_check)."""
-    report = Report(implementation.name, dtype, xfail=list(xfail))
+    report = Report(implementation.name, dtype, xfail=list(xfail), ops=tuple(ops or ()))
     # Every case is read before the implementation starts: nothing it does
     # to the files on disk during the run changes what it is judged against.
     cases = _fixed_cases(report, ops, root)
