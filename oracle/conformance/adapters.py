@@ -23,7 +23,7 @@ import numpy as np
 
 from oracle import engines
 from oracle.conformance import protocol
-from oracle.conformance.process import WorkerGone, WorkerProcess
+from oracle.conformance.process import WorkerGone, WorkerProcess, run_once
 
 DEFAULT_TIMEOUT = 10.0  # seconds per case
 START_TIMEOUT = 120.0  # seconds for a worker to import and answer the handshake: generous on a busy machine
@@ -180,22 +180,12 @@ class OneShotCommand:
         message = protocol.request(0, spec.name, spec.with_defaults(params), inputs)
         del message["id"]
         try:
-            process = WorkerProcess(self.argv, self.memory_mb)
+            output, status, tail = run_once(
+                self.argv, protocol.dump_line(message), self.timeout, self.memory_mb
+            )
         except WorkerGone as gone:
             raise ImplementationFault(one_line(gone)) from None
-        try:
-            try:
-                process.send(protocol.dump_line(message))
-                process.process.stdin.close()
-            except (WorkerGone, OSError):
-                pass  # it may exit without reading; its status tells
-            output = process.read_until_exit(self.timeout)
-        except WorkerGone as gone:
-            raise ImplementationFault(one_line(gone)) from None
-        finally:
-            status = process.kill()  # and every child it left behind
         if status != 0:
-            tail = process.stderr_tail()
             raise ImplementationFault(
                 one_line(f"the command exited with status {status}" + (f": {tail}" if tail else ""))
             )
@@ -253,24 +243,14 @@ def command(text, protocol_name="auto", **limits):
 
 
 def _speaks_streaming(argv, limits):
+    hello = protocol.dump_line(protocol.hello())
     try:
-        process = WorkerProcess(argv, limits.get("memory_mb", DEFAULT_MEMORY_MB))
-    except WorkerGone as gone:
-        raise ImplementationUnavailable(one_line(gone)) from None
-    try:
-        try:
-            process.send(protocol.dump_line(protocol.hello()))
-            process.process.stdin.close()
-        except (WorkerGone, OSError):
-            pass
-        first = process.read_until_exit(START_TIMEOUT).split(b"\n", 1)[0]
+        output, _, _ = run_once(argv, hello, START_TIMEOUT, limits.get("memory_mb", DEFAULT_MEMORY_MB))
     except WorkerGone as gone:
         raise ImplementationUnavailable(
             one_line(f"{' '.join(argv)}: no answer to the hello line: {gone}")
         ) from None
-    finally:
-        process.kill()
     try:
-        return protocol.parse_line(first).get("protocol") == protocol.NAME
+        return protocol.parse_line(output.split(b"\n", 1)[0]).get("protocol") == protocol.NAME
     except protocol.ProtocolError:
         return False

@@ -203,6 +203,24 @@ class WorkerProcess:
         self._drain.join(timeout=1)
 
 
+def run_once(argv, data, timeout, memory_mb=None):
+    """Start argv, write `data` and end of input, and read its stdout until
+    it exits: (output, exit status, stderr tail). The process group is
+    killed either way, children included. WorkerGone if it cannot start or
+    runs past `timeout`."""
+    process = WorkerProcess(argv, memory_mb)
+    try:
+        try:
+            process.send(data)
+            process.process.stdin.close()
+        except (WorkerGone, OSError):
+            pass  # it may exit without reading; its status tells
+        output = process.read_until_exit(timeout)
+    finally:
+        status = process.kill()
+    return output, status, process.stderr_tail()
+
+
 def describe_status(status):
     """'exited with status 3' or 'was killed by signal 11 (SIGSEGV)'."""
     if status is None:
