@@ -105,21 +105,26 @@ class _Watched:
             raise NotOffered(f"{self._module.__name__} has no {name}") from None
         if not callable(function):
             return function
-        try:
-            names = list(inspect.signature(function).parameters)
-        except (TypeError, ValueError):
-            names = []
 
         def call(*args, **kwargs):
             before = [_snapshot(arg) for arg in args]
             result = function(*args, **kwargs)
             for index, (old, new) in enumerate(zip(before, args)):
                 if _changed(old, new):
-                    label = names[index] if index < len(names) else f"#{index + 1}"
-                    self._modified.append(f"{label} (in {name})")
+                    self._modified.append(f"{_parameter_name(function, index)} (in {name})")
             return result
 
         return call
+
+
+def _parameter_name(function, index):
+    """The name of a function's index-th parameter (looked up only when an
+    argument changed: inspecting the signature on every call costs)."""
+    try:
+        names = list(inspect.signature(function).parameters)
+    except (TypeError, ValueError):
+        names = []
+    return names[index] if index < len(names) else f"#{index + 1}"
 
 
 class FunctionModule:
