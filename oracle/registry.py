@@ -49,6 +49,13 @@ class OpSpec:
     scipy: object = None
     torch: object = None  # forward(tensors, params) -> outputs, gradients by autograd
     adapter: tuple = ()  # (builder, args): builder(backend, *args) -> run(inputs, params)
+    # What each argument and output is, for the conventions an implementation
+    # may declare (oracle.conformance.convert): image, conv_bias, kernels,
+    # weights, vector, samples, labels, pool_index.
+    roles: dict = field(default_factory=dict)
+    # Other ways to call an implementation's functions, chosen by a declared
+    # convention: {(key, value): (builder, args)}.
+    call_forms: dict = field(default_factory=dict)
 
     def check_call(self, inputs, params):
         """Raise ValueError naming any missing or unknown argument or param."""
@@ -74,10 +81,14 @@ class OpSpec:
         self.check_call(inputs, params)
         return self.reference(inputs, self.with_defaults(params))
 
-    def for_backend(self, backend):
+    def for_backend(self, backend, conventions=None):
         """run(inputs, params) over any module with the reference's function
-        names (e.g. an implementation under test)."""
+        names (e.g. an implementation under test), called in the form its
+        declared conventions choose."""
         build, args = self.adapter
+        for (key, value), form in self.call_forms.items():
+            if conventions is not None and getattr(conventions, key) == value:
+                build, args = form
         return build(backend, *args)
 
     @property
@@ -118,7 +129,10 @@ def _activation(backend, name):
 def _loss(backend, name, prediction="y_pred", gradient="dy_pred"):
     def run(inputs, params):
         args = (inputs["y_true"], inputs[prediction])
-        return {"loss": getattr(backend, name)(*args), gradient: getattr(backend, f"{name}_prime")(*args)}
+        out = {"loss": getattr(backend, name)(*args)}
+        if hasattr(backend, f"{name}_prime"):  # a loss without its derivative is checked forward only
+            out[gradient] = getattr(backend, f"{name}_prime")(*args)
+        return out
 
     return run
 
@@ -184,6 +198,19 @@ def _maxpool2d(backend):
     return run
 
 
+def _maxpool2d_from_input(backend):
+    """maxpool_backward 'input': no argmax; the backward takes the forward's input."""
+
+    def run(inputs, params):
+        x, window, stride = inputs["x"], params["window"], params["stride"]
+        out = {"y": backend.maxpool2d_forward(x, window, stride)}
+        if "dy" in inputs:
+            out["dx"] = backend.maxpool2d_backward(x, inputs["dy"], window, stride)
+        return out
+
+    return run
+
+
 def _rot180(backend):
     return lambda inputs, params: {"y": backend.rot180(inputs["k"])}
 
@@ -227,13 +254,26 @@ _ACTIVATION_IO = dict(
     outputs=("y", "dx"),
     gradients={"x": "dx"},
     batch_inputs=("x", "dy"),
+    roles=dict.fromkeys(("x", "dy", "y", "dx"), "vector"),
 )
+_VECTORS = ("x", "dy", "y", "dx")
 _DENSE_IO = dict(
     inputs=("x", "weights", "bias"),
     optional_inputs=("dy",),
     outputs=("y", "dx", "dweights", "dbias"),
     gradients={"x": "dx", "weights": "dweights", "bias": "dbias"},
 )
+
+
+def _dense_roles(samples_role):
+    """x, dy, y, dx: one vector per sample, or (dense_batch) a matrix of samples."""
+    return {
+        **dict.fromkeys(_VECTORS, samples_role),
+        "bias": "vector",
+        "dbias": "vector",
+        "weights": "weights",
+        "dweights": "weights",
+    }
 
 
 def _activation_spec(name, samples_for, **extra):
@@ -247,7 +287,7 @@ def _activation_spec(name, samples_for, **extra):
     )
 
 
-def _loss_spec(name, samples_for, prediction="y_pred", gradient="dy_pred"):
+def _loss_spec(name, samples_for, prediction="y_pred", gradient="dy_pred", labels="vector"):
     """A loss of (y_true, prediction): one value per sample, and its gradient."""
     return OpSpec(
         name,
@@ -257,6 +297,7 @@ def _loss_spec(name, samples_for, prediction="y_pred", gradient="dy_pred"):
         samples=samples_for,
         gradients={prediction: gradient},
         forward="loss",
+        roles={"y_true": labels, prediction: "vector", gradient: "vector"},
         batch_inputs=("y_true", prediction),
         torch=getattr(torch_ops, name),
     )
@@ -293,6 +334,13 @@ OPS = (
         batch_inputs=("x", "dy"),
         accumulates=True,
         torch=torch_ops.conv2d,
+        roles={
+            **dict.fromkeys(_VECTORS, "image"),
+            "kernels": "kernels",
+            "dkernels": "kernels",
+            "biases": "conv_bias",
+            "dbiases": "conv_bias",
+        },
     ),
     OpSpec(
         "reshape",
@@ -313,6 +361,7 @@ OPS = (
         batch_inputs=("x", "dy"),
         accumulates=True,
         torch=torch_ops.dense,
+        roles=_dense_roles("vector"),
         **_DENSE_IO,
     ),
     OpSpec(
@@ -322,6 +371,7 @@ OPS = (
         batch_mean=("weights", "bias"),
         accumulates=True,
         torch=torch_ops.dense,
+        roles=_dense_roles("samples"),
         **_DENSE_IO,
     ),
     _activation_spec("sigmoid", samples.smooth_activation),
@@ -338,8 +388,8 @@ OPS = (
     _loss_spec("sigmoid_bce", samples.logit_loss, prediction="z", gradient="dz"),
     _loss_spec("mse", samples.regression_loss),
     _loss_spec("half_squared_error", samples.regression_loss),
-    _loss_spec("categorical_cross_entropy", samples.categorical_loss),
-    _loss_spec("softmax_cce", samples.softmax_logit_loss, prediction="z", gradient="dz"),
+    _loss_spec("categorical_cross_entropy", samples.categorical_loss, labels="labels"),
+    _loss_spec("softmax_cce", samples.softmax_logit_loss, prediction="z", gradient="dz", labels="labels"),
     OpSpec(
         "maxpool2d",
         ("x",),
@@ -352,6 +402,8 @@ OPS = (
         kink_distance=kinks.pooling_tie,
         batch_inputs=("x", "dy"),
         torch=torch_ops.maxpool2d,
+        roles={**dict.fromkeys(_VECTORS, "image"), "argmax": "pool_index"},
+        call_forms={("maxpool_backward", "input"): (_maxpool2d_from_input, ())},
     ),
     OpSpec(
         "sgd",

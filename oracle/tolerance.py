@@ -157,9 +157,10 @@ def compare(got, expected, tolerance, bound=0.0):
     bad = mask & ~(error <= allowed)  # NaN in got fails
     checked = int(mask.sum())
     largest = _largest_errors(error, expected, mask)
-    ratios = np.divide(
-        np.nan_to_num(error, nan=np.inf), allowed, out=np.where(error > 0, np.inf, 0.0), where=allowed > 0
-    )
+    with np.errstate(over="ignore"):  # a huge error over a tiny allowance is an infinite ratio
+        ratios = np.divide(
+            np.nan_to_num(error, nan=np.inf), allowed, out=np.where(error > 0, np.inf, 0.0), where=allowed > 0
+        )
     max_ratio = float(np.where(mask, ratios, 0.0).max()) if mask.any() else 0.0
     if not bad.any():
         return Comparison(checked, max_abs=largest[0], max_rel=largest[1], max_ratio=max_ratio)

@@ -11,7 +11,7 @@ import shlex
 import sys
 
 from oracle import registry, reports
-from oracle.conformance import adapters, fresh, results, verify
+from oracle.conformance import adapters, conventions, fresh, results, verify
 
 
 def add_arguments(parser):
@@ -24,6 +24,11 @@ def add_arguments(parser):
         "--batch-first", action="store_true", help="the module's functions take a leading batch axis"
     )
     parser.add_argument("--arrays", action="store_true", help="pass NumPy arrays instead of nested lists")
+    parser.add_argument(
+        "--conventions",
+        metavar="FILE",
+        help="JSON object declaring the array conventions (README: Plugging in your implementation)",
+    )
     parser.add_argument("--layer-api", metavar="DIR", help="folder of document-style layer classes")
     parser.add_argument(
         "--layer-config", metavar="FILE", help="JSON renaming classes, attributes, loss functions"
@@ -103,6 +108,10 @@ def implementation_from(args):
     if args.memory < 0:
         raise ValueError(f"--memory must be 0 (no limit) or a number of MiB, got {args.memory}")
     limits = {"timeout": args.timeout, "memory_mb": args.memory or None}
+    if args.conventions is not None:
+        if args.module is None and args.layer_api is None and args.command is None:
+            raise ValueError("--conventions: the built-in engines follow the reference's conventions")
+        limits["conventions"] = conventions.read_file(args.conventions)
     if args.module is not None:
         return adapters.function_module(
             args.module, batch_first=args.batch_first or None, arrays=args.arrays or None, **limits
@@ -119,7 +128,7 @@ def replay_command(args, seed):
     words = ["cnn-oracle", "verify"]
     if args.module is not None:
         words.append(args.module)
-    for flag in ("layer_api", "layer_config", "command", "engine", "root", "xfail"):
+    for flag in ("layer_api", "layer_config", "conventions", "command", "engine", "root", "xfail"):
         value = getattr(args, flag)
         if value is not None:
             words += [f"--{flag.replace('_', '-')}", value]

@@ -15,6 +15,7 @@ An implementation that cannot be loaded at all raises
 ImplementationUnavailable when the run starts.
 """
 
+import json
 import shlex
 import sys
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from oracle import engines
+from oracle.conformance import conventions as declared_conventions
 from oracle.conformance import protocol
 from oracle.conformance.process import WorkerGone, WorkerProcess, run_once
 
@@ -49,6 +51,7 @@ class ImplementationUnavailable(Exception):
 class Reply:
     outputs: dict
     variants: dict = field(default_factory=dict)  # e.g. {"learning_rate=0.25": backward outputs}
+    omitted: dict = field(default_factory=dict)  # output -> why it is not checked (its conventions)
 
 
 def one_line(text, limit=400):
@@ -67,6 +70,7 @@ class BuiltinEngine:
         self.name = engine if dtype == "float64" else f"{engine} ({dtype})"
         self.notes = []
         self.batch = True
+        self.conventions = declared_conventions.Conventions().with_batch(True)
 
     def start(self):
         return self
@@ -85,12 +89,16 @@ class BuiltinEngine:
 
 
 class StreamingWorker:
-    """A worker process serving the whole run; restarted after a fault."""
+    """A worker process serving the whole run; restarted after a fault.
+    conventions: a declaration ({key: value}, from --conventions FILE) over
+    the one in the worker's handshake."""
 
-    def __init__(self, argv, name, timeout=DEFAULT_TIMEOUT, memory_mb=DEFAULT_MEMORY_MB):
+    def __init__(self, argv, name, timeout=DEFAULT_TIMEOUT, memory_mb=DEFAULT_MEMORY_MB, conventions=None):
         self.argv, self.name = list(argv), name
         self.timeout, self.memory_mb = timeout, memory_mb
+        self.declaration = dict(conventions or {})
         self.ops, self.notes, self.batch = None, [], False
+        self.conventions = declared_conventions.Conventions()
         self.process = None
         self.requests = 0
         self.restarts = 0
@@ -109,7 +117,11 @@ class StreamingWorker:
         except protocol.ProtocolError as error:
             self.close()
             raise ImplementationUnavailable(one_line(error, 2000)) from None
-        self.ops, self.notes, self.batch = handshake.ops, handshake.notes, handshake.batch
+        self.ops, self.notes = handshake.ops, handshake.notes
+        self.conventions = declared_conventions.parse(
+            self.declaration, "--conventions", base=handshake.conventions
+        )
+        self.batch = self.conventions.batch_first
         self.name = handshake.implementation or self.name
         return self
 
@@ -163,9 +175,11 @@ class OneShotCommand:
     input), the reply object on stdout, then exit. Slow: a process start
     per case."""
 
-    def __init__(self, argv, name, timeout=DEFAULT_TIMEOUT, memory_mb=DEFAULT_MEMORY_MB):
+    def __init__(self, argv, name, timeout=DEFAULT_TIMEOUT, memory_mb=DEFAULT_MEMORY_MB, conventions=None):
         self.argv, self.name = list(argv), name
         self.timeout, self.memory_mb = timeout, memory_mb
+        self.conventions = declared_conventions.parse(conventions or {}, "--conventions")
+        self.batch = self.conventions.batch_first
         self.notes = [
             "one process per case (the slow path): this program does not speak the streaming protocol"
         ]
@@ -177,7 +191,7 @@ class OneShotCommand:
         return True
 
     def outputs(self, spec, inputs, params, batched=False):
-        message = protocol.request(0, spec.name, spec.with_defaults(params), inputs)
+        message = protocol.request(0, spec.name, spec.with_defaults(params), inputs, batched)
         del message["id"]
         try:
             output, status, tail = run_once(
@@ -210,21 +224,31 @@ def _worker(*options):
     return [sys.executable, "-m", "oracle.conformance.worker", *options]
 
 
-def function_module(target, batch_first=None, arrays=None, **limits):
+def _declaring(options, conventions):
+    """Worker options carrying a --conventions declaration: the worker
+    chooses call forms (maxpool_backward, batch-first) from it."""
+    return options + (["--conventions", json.dumps(conventions)] if conventions else [])
+
+
+def function_module(target, batch_first=None, arrays=None, conventions=None, **limits):
     """A Python module with the reference's function names (dotted name, .py
     file or package folder), served by oracle's worker."""
     if not target or not str(target).strip():
         raise ValueError("the module name is empty")
     options = ["--module", str(target)] + ["--batch-first"] * bool(batch_first) + ["--arrays"] * bool(arrays)
-    return StreamingWorker(_worker(*options), str(target), **limits)
+    return StreamingWorker(
+        _worker(*_declaring(options, conventions)), str(target), conventions=conventions, **limits
+    )
 
 
-def layer_folder(folder, config=None, **limits):
+def layer_folder(folder, config=None, conventions=None, **limits):
     """A folder of document-style layer classes, served by oracle's worker."""
     if not folder or not str(folder).strip():
         raise ValueError("the layer folder is empty")
     options = ["--layer-api", str(folder)] + (["--layer-config", str(config)] if config else [])
-    return StreamingWorker(_worker(*options), str(folder), **limits)
+    return StreamingWorker(
+        _worker(*_declaring(options, conventions)), str(folder), conventions=conventions, **limits
+    )
 
 
 def command(text, protocol_name="auto", **limits):

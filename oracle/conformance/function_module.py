@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from oracle import engines, registry
+from oracle.conformance import conventions as declared_conventions
 from oracle.conformance import protocol
 
 
@@ -128,13 +129,26 @@ def _parameter_name(function, index):
 
 
 class FunctionModule:
-    def __init__(self, target, batch_first=None, arrays=None):
+    """declaration: {key: value} from --conventions FILE, over the module's
+    own CONVENTIONS (and its BATCH_FIRST, the older spelling of a layout
+    with a batch axis)."""
+
+    def __init__(self, target, batch_first=None, arrays=None, declaration=None):
         self.module = load_module(target)
         self.name = getattr(self.module, "__name__", target)
         option = lambda given, attribute: bool(  # noqa: E731
             getattr(self.module, attribute, False) if given is None else given
         )
-        self.batch_first, self.arrays = option(batch_first, "BATCH_FIRST"), option(arrays, "ARRAYS")
+        self.arrays = option(arrays, "ARRAYS")
+        base = declared_conventions.Conventions().with_batch(option(batch_first, "BATCH_FIRST"))
+        try:
+            own = declared_conventions.parse(
+                getattr(self.module, "CONVENTIONS", {}), f"{self.name}.CONVENTIONS", base
+            )
+            self.conventions = declared_conventions.parse(declaration or {}, "--conventions", own)
+        except declared_conventions.ConventionError as error:
+            raise Unavailable(str(error)) from None
+        self.batch_first = self.conventions.batch_first
         self.notes = []
 
     def offered_ops(self):
@@ -147,8 +161,12 @@ class FunctionModule:
     def outputs(self, op, params, inputs, batched=False):
         """(outputs, variants, modified) of one request."""
         modified = []
-        backend = engines.Backend(self.name, _Watched(self.module, modified), self.batch_first, self.arrays)
+        backend = engines.Backend(
+            self.name, _Watched(self.module, modified), self.batch_first, self.arrays, self.conventions
+        )
         spec = registry.get(op)
+        integer = self._class_indices(spec)
+        inputs = {name: np.asarray(v, dtype=int) if name in integer else v for name, v in inputs.items()}
         if self.batch_first:  # a single sample gets a batch axis of 1 around the call
             return engines.run(spec, backend, inputs, params, batched=batched), {}, modified
         if batched:
@@ -156,10 +174,15 @@ class FunctionModule:
         params = spec.with_defaults(params)
         spec.check_call(inputs, params)
         values = (
-            {name: np.asarray(value, dtype=float) for name, value in inputs.items()}
+            {name: v if name in integer else np.asarray(v, dtype=float) for name, v in inputs.items()}
             if self.arrays
             else inputs
         )
         # The outputs go back as the implementation returned them: the
         # harness judges what they are, strings and complex numbers included.
-        return spec.for_backend(backend.namespace())(values, params), {}, modified
+        return spec.for_backend(backend.namespace(), self.conventions)(values, params), {}, modified
+
+    def _class_indices(self, spec):
+        """Inputs that are class indices (labels 'index'): integers, not floats."""
+        roles = spec.roles.items() if self.conventions.labels == "index" else ()
+        return {name for name, role in roles if role == "labels"}

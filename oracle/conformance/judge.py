@@ -25,6 +25,7 @@ from oracle.conformance.adapters import (
     NotImplementedByTarget,
     one_line,
 )
+from oracle.conformance.convert import Inexpressible
 from oracle.conformance.results import CaseCheck
 from oracle.tolerance import FLOAT32_MAX, compare, widened
 
@@ -196,6 +197,17 @@ def _ask(implementation, spec, inputs, params, checks, skipped, batched):
         return implementation.outputs(spec, {k: v for k, v in inputs.items() if k != "dy"}, params, batched)
 
 
+def _unchecked(kind, expected, reply):
+    """Why none of a check's outputs can be judged, or '': each is omitted
+    by the implementation's conventions, or (a backward) none came back."""
+    omitted = [name for name in expected if name in reply.omitted]
+    if len(omitted) == len(expected):
+        return "; ".join(dict.fromkeys(reply.omitted[name] for name in omitted))
+    if kind == "backward" and not any(name in reply.outputs for name in expected):
+        return f"not implemented: no backward output ({', '.join(expected)}) in the reply"
+    return ""
+
+
 def run_case(implementation, location, case, dtype="float64"):
     """[CaseCheck] of one case: one per check that has expected outputs
     (FixtureError if the case itself is malformed). dtype: the precision
@@ -231,6 +243,8 @@ def judge_case(implementation, location, case, dtype="float64"):
     allowance = _allowance(spec, case, location, inputs, params, dtype)  # before the call, from our copy
     try:
         reply = _ask(implementation, spec, inputs, params, checks, skipped, batched)
+    except Inexpressible as reason:
+        return every("skip", str(reason))
     except NotImplementedByTarget as reason:
         return every("skip", f"not implemented: {reason}")
     except ImplementationFault as fault:
@@ -241,9 +255,11 @@ def judge_case(implementation, location, case, dtype="float64"):
         return every("fail", f"returned {type(reply.outputs).__name__}, not outputs")
     results = []
     for kind, exp in checks.items():
-        if kind in skipped:
-            results.append(make(kind, "skip", skipped[kind]))
+        reason = skipped.get(kind) or _unchecked(kind, exp, reply)
+        if reason:
+            results.append(make(kind, "skip", reason))
             continue
+        exp = {name: value for name, value in exp.items() if name not in reply.omitted}
         status, message, error, ratio = _contained_judge(reply.outputs, exp, allowance)
         for variant in reply.variants.values() if kind == "backward" and status == "pass" else ():
             status, message, error, ratio = _contained_judge({**reply.outputs, **variant}, exp, allowance)

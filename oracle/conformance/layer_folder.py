@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from oracle.conformance.conventions import Conventions
 from oracle.conformance.function_module import NotOffered, Unavailable, describe_failure
 
 DEFAULT_NAMES = {
@@ -136,6 +137,7 @@ class LayerFolder:
         return self.symbols[name]
 
     takes_batches = False  # the documents' layers take one sample (a column vector) at a time
+    conventions = Conventions()  # converted here, in the layers' own terms
 
     def outputs(self, op, params, inputs, batched=False):
         """(outputs at the first learning rate, {"learning_rate=R": backward

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from oracle.conformance import conventions as declared_conventions
+
 NAME = "cnn-oracle-worker"
 VERSION = 1
 NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
@@ -67,6 +69,7 @@ class Handshake:
     ops: list  # the ops offered, or None for every op
     notes: list  # lines for the report
     batch: bool  # it takes batches: per-sample inputs with a leading batch axis
+    conventions: object  # the Conventions it declared (oracle.conformance.conventions)
 
 
 def check_handshake(message):
@@ -89,7 +92,19 @@ def check_handshake(message):
     batch = message.get("batch", False)
     if not isinstance(batch, bool):
         raise ProtocolError(f'handshake: "batch" must be true or false, got {_short(batch)}')
-    return Handshake(str(message.get("implementation", "")), ops, notes, batch)
+    declared = message.get("conventions", {})
+    try:
+        conventions = declared_conventions.parse(
+            declared, 'handshake: "conventions"', base=declared_conventions.Conventions().with_batch(batch)
+        )
+    except declared_conventions.ConventionError as error:
+        raise ProtocolError(str(error)) from None
+    if "batch" in message and conventions.batch_first != batch:
+        raise ProtocolError(
+            f'handshake: "batch" is {json.dumps(batch)} but the declared layout {conventions.layout!r} '
+            f"{'has' if conventions.batch_first else 'has no'} batch axis"
+        )
+    return Handshake(str(message.get("implementation", "")), ops, notes, conventions.batch_first, conventions)
 
 
 def _short(value, limit=120):

@@ -78,6 +78,7 @@ class Report:
     seed: int = None  # of the fresh cases (None: no fresh cases)
     fresh: int = 0  # fresh cases per op
     command: str = ""  # the verify command line that reproduces this run, when known
+    conventions: object = None  # the Conventions in force (oracle.conformance.conventions), once started
     ops: tuple = ()  # the ops the run was limited to (--op); empty: every op
 
     def count(self, status):

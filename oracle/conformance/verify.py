@@ -11,6 +11,7 @@ import jsonschema
 from oracle import registry
 from oracle.conformance import fixtures, fresh, gradient_check
 from oracle.conformance.adapters import ImplementationUnavailable
+from oracle.conformance.convert import Converting
 from oracle.conformance.judge import judge_case, run_case
 from oracle.conformance.results import Report
 
@@ -42,6 +43,8 @@ def verify(
         report.unavailable = str(error)
         return report
     report.implementation, report.notes = implementation.name, list(implementation.notes)
+    implementation = Converting(implementation, implementation.conventions)
+    report.conventions = implementation.conventions
     try:
         for location, case in cases:
             try:

@@ -11,6 +11,7 @@ the implementation prints goes to stderr, which the harness captures.
 """
 
 import argparse
+import json
 import os
 import sys
 
@@ -34,7 +35,8 @@ def _claim_stdio():
 def _load(args):
     if args.layer_api is not None:
         return LayerFolder(args.layer_api, args.layer_config)
-    return FunctionModule(args.module, args.batch_first or None, args.arrays or None)
+    declaration = json.loads(args.conventions) if args.conventions else None
+    return FunctionModule(args.module, args.batch_first or None, args.arrays or None, declaration)
 
 
 def serve(implementation, message):
@@ -75,6 +77,7 @@ def main(argv=None):
     parser.add_argument("--arrays", action="store_true")
     parser.add_argument("--layer-api")
     parser.add_argument("--layer-config")
+    parser.add_argument("--conventions", help="a JSON object of declared conventions")
     args = parser.parse_args(argv)
 
     def send(message):
@@ -99,6 +102,7 @@ def main(argv=None):
             "ops": implementation.offered_ops(),
             "notes": implementation.notes,
             "batch": implementation.takes_batches,
+            "conventions": implementation.conventions.declared(),
         }
     )
     for line in requests:

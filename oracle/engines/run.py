@@ -26,6 +26,9 @@ class Backend:
     module: object
     batch_first: bool = False
     arrays: bool = False
+    conventions: object = (
+        None  # its declared conventions choose how some ops are called (registry.call_forms)
+    )
 
     def namespace(self):
         """The module, with the harness' shape helpers where it has none."""
@@ -64,6 +67,13 @@ def cuda_available():
     if not torch_ops.torch.cuda.is_available():
         return False, "no CUDA device visible to torch"
     return True, ""
+
+
+def _floats(value, dtype):
+    """An input as an array of dtype; integer arrays (class indices) stay integers."""
+    if isinstance(value, np.ndarray) and value.dtype.kind in "iu":
+        return value
+    return np.asarray(value, dtype=dtype)
 
 
 def _to_lists(value):
@@ -120,14 +130,14 @@ def run(spec, engine, inputs, params, batched=False, dtype=np.float64, device="c
     if engine == "reference":
         return _run_single(spec, spec.reference, inputs, params, batched, per_sample)
     if isinstance(engine, Backend):
-        run_case = spec.for_backend(engine.namespace())
+        run_case = spec.for_backend(engine.namespace(), engine.conventions)
         if not engine.batch_first:
             return _run_single(spec, run_case, inputs, params, batched, per_sample, engine.arrays)
     elif getattr(spec, engine) is None:
         raise ValueError(f"op {spec.name}: no {engine} engine")
     else:
         run_case = getattr(spec, engine)
-    arrays = {name: np.asarray(value, dtype=dtype) for name, value in inputs.items()}
+    arrays = {name: _floats(value, dtype) for name, value in inputs.items()}
     add_batch = not batched and bool(spec.batch_inputs)
     if add_batch:
         arrays = {k: (v[None] if k in spec.batch_inputs else v) for k, v in arrays.items()}

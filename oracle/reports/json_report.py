@@ -21,6 +21,7 @@ def as_json(report):
         "exit_code": report.exit_code,
         "verdict": report.verdict,
         "notes": report.notes,
+        "conventions": asdict(report.conventions) if report.conventions is not None else None,
         "seed": report.seed,
         "fresh": report.fresh,
         "command": report.command,

@@ -18,6 +18,8 @@ def _table(rows):
 
 def render_markdown(report):
     lines = [f"# Conformance of `{report.implementation}`", "", f"Judged at {report.dtype} tolerances.", ""]
+    if report.conventions is not None:
+        lines += [f"Conventions: {report.conventions.describe()}.", ""]
     lines += [f"- note: {note}" for note in report.notes] + ([""] if report.notes else [])
     if not report.unavailable:
         fixed, fresh = report.rows("fixed"), report.rows("fresh")

@@ -16,6 +16,8 @@ def ratio(value):
 
 def header_lines(report):
     lines = [f"implementation: {report.implementation}", f"judged at: {report.dtype} tolerances"]
+    if report.conventions is not None:
+        lines.append(f"conventions: {report.conventions.describe()}")
     if report.fresh:
         lines.append(f"fresh cases: {report.fresh} per op, seed {report.seed}")
     if report.command:
