@@ -11,78 +11,19 @@ answer; every other limit is generous.
 import json
 import os
 import shutil
-import subprocess
 import sys
 import textwrap
-import uuid
 from pathlib import Path
 
 import pytest
 from sources import write_module
+from verify_run import verify
 
 from oracle.conformance.fixtures import fixtures_dir
 
 HERE = Path(__file__).parent
 LAYERS = HERE / "doc_style_layers"
 COMMAND = f"{sys.executable} {HERE / 'command_impl.py'}"
-MARK = "CNN_ORACLE_TEST_RUN"
-
-
-def _alive_with(marker):
-    """Pids of live (not zombie) processes whose environment holds marker."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes()
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if f"{MARK}={marker}".encode() in environ.split(b"\0") and state != "Z":
-            found.append(int(entry.name))
-    return found
-
-
-class Run:
-    def __init__(self, done, report):
-        self.code, self.out, self.err, self.report = done.returncode, done.stdout, done.stderr, report
-
-    def results(self, status=None):
-        return [r for r in self.report["results"] if status in (None, r["status"])]
-
-
-def verify(tmp_path, *args, timeout=600):
-    """`cnn-oracle verify ARGS --format json --output FILE` in a subprocess
-    (without fresh cases unless ARGS has --fresh); asserts what every run
-    must satisfy, returns the Run."""
-    output = tmp_path / f"report-{uuid.uuid4().hex[:6]}.json"
-    marker = uuid.uuid4().hex
-    fresh = [] if "--fresh" in args else ["--fresh", "0"]  # the fixed cases, unless the test asks
-    command = [
-        sys.executable,
-        "-m",
-        "oracle.cli",
-        "verify",
-        *args,
-        *fresh,
-        "--format",
-        "json",
-        "--output",
-        str(output),
-    ]
-    done = subprocess.run(
-        command, capture_output=True, text=True, timeout=timeout, env={**os.environ, MARK: marker}
-    )
-    assert "Traceback" not in done.stderr + done.stdout, done.stderr[-3000:]
-    assert _alive_with(marker) == [], "the run left processes behind"
-    report = json.loads(output.read_text()) if output.exists() else None
-    if done.returncode in (0, 1, 3):
-        assert report is not None and report["exit_code"] == done.returncode
-        assert all("\n" not in r["message"] for r in report["results"])
-    return Run(done, report)
-
-
 RELU = """
     def relu_forward(x):
         return [max(v, 0.0) for v in x] if not isinstance(x[0], list) else [relu_forward(r) for r in x]

@@ -259,7 +259,7 @@ def _declared_shape(role, value, axis, conventions):
         return value.transpose(2, 3, 1, 0)
     if role == "weights" and conventions.dense_weights == "in_out":
         return value.T
-    if role == "vector" and conventions.vectors != "flat" and value.ndim == axis + 1:
+    if role in ("vector", "labels") and conventions.vectors != "flat" and value.ndim == axis + 1:
         return value[..., None] if conventions.vectors == "column" else value[..., None, :]
     if role == "samples" and conventions.vectors == "column":
         return value.T

@@ -5,6 +5,7 @@ batch axis, on which the reference loops and the others vectorize.
 """
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -32,8 +33,15 @@ class Backend:
 
     def namespace(self):
         """The module, with the harness' shape helpers where it has none."""
-        helpers = numpy_ops if self.batch_first or self.arrays else __import__("reference")
+        if self.batch_first:
+            helpers = numpy_ops
+        else:
+            helpers = _ONE_SAMPLE_ARRAYS if self.arrays else __import__("reference")
         return _WithHelpers(self.module, helpers)
+
+
+# One sample as a NumPy array: its whole shape (numpy_ops's leaves out a batch axis).
+_ONE_SAMPLE_ARRAYS = SimpleNamespace(shape=lambda x, name="x": tuple(np.shape(x)), bias_mode=numpy_ops.bias_mode)
 
 
 class _WithHelpers:
