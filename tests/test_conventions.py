@@ -10,6 +10,7 @@ conversions, oracle/conformance/convert.py), run through the command line.
 import json
 import re
 import runpy
+import subprocess
 import sys
 from pathlib import Path
 
@@ -339,3 +340,20 @@ def test_a_worker_declares_its_conventions_in_the_handshake(tmp_path):
     worker = write_module(tmp_path, HANDSHAKE_WORKER.replace("CONVENTIONS", '{"layout": "WHC"}'), "worker")
     run = verify(tmp_path, "--command", f"{sys.executable} {worker}")
     assert run.code == 2 and """handshake: "conventions": layout: unknown value 'WHC'""" in run.err
+
+
+def test_the_pytest_plugin_converts_to_declared_conventions(tmp_path):
+    module = write_module(tmp_path, NUMPY_ENGINE + HWC_HWIO)
+    pytest_run = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--impl={module}"]
+
+    def run(*args):
+        return subprocess.run([*pytest_run, *args], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+
+    done = run("--oracle-op=conv2d")
+    assert done.returncode == 0 and " passed" in done.stdout, done.stdout[-2000:]
+    undeclared = tmp_path / "undeclared.json"
+    undeclared.write_text(json.dumps({"layout": "CHW", "kernels": "OIHW"}))
+    assert run("--oracle-op=conv2d", f"--oracle-conventions={undeclared}").returncode == 1
+    undeclared.write_text(json.dumps({"layout": "CWH"}))
+    done = run("--oracle-op=conv2d", f"--oracle-conventions={undeclared}")
+    assert done.returncode == 2 and "layout: unknown value 'CWH'" in done.stdout + done.stderr

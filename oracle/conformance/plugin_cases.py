@@ -3,7 +3,7 @@ when --impl, --layer-api or --command is given)."""
 
 import pytest
 
-from oracle.conformance import adapters, fixtures, pytest_plugin, verify
+from oracle.conformance import adapters, convert, fixtures, pytest_plugin, verify
 
 
 def pytest_generate_tests(metafunc):
@@ -17,12 +17,12 @@ def pytest_generate_tests(metafunc):
 @pytest.fixture(scope="session")
 def implementation(request):
     """One worker for the session (per xdist process), closed at its end."""
-    worker = pytest_plugin.implementation(request.config)
     try:
+        worker = pytest_plugin.implementation(request.config)
         worker.start()
-    except adapters.ImplementationUnavailable as error:
+    except (adapters.ImplementationUnavailable, ValueError) as error:  # ValueError: a bad declaration
         pytest.exit(f"error: {error}", returncode=2)
-    yield worker
+    yield convert.Converting(worker, worker.conventions)
     worker.close()
 
 

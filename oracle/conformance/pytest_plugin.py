@@ -32,6 +32,11 @@ def pytest_addoption(parser):
     )
     group.addoption("--oracle-op", action="append", help="only the cases of this op (repeatable)")
     group.addoption(
+        "--oracle-conventions",
+        metavar="FILE",
+        help="JSON object declaring the implementation's array conventions",
+    )
+    group.addoption(
         "--oracle-dtype",
         choices=("float64", "float32"),
         default="float64",
@@ -55,12 +60,14 @@ def pytest_configure(config):
 
 def implementation(config):
     """The implementation the options name, in its isolated worker."""
-    from oracle.conformance import adapters
+    from oracle.conformance import adapters, conventions
 
     limits = {
         "timeout": config.getoption("oracle_timeout"),
         "memory_mb": config.getoption("oracle_memory") or None,
     }
+    if config.getoption("oracle_conventions"):
+        limits["conventions"] = conventions.read_file(config.getoption("oracle_conventions"))
     if config.getoption("impl"):
         return adapters.function_module(
             config.getoption("impl"),

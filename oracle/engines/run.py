@@ -41,7 +41,9 @@ class Backend:
 
 
 # One sample as a NumPy array: its whole shape (numpy_ops's leaves out a batch axis).
-_ONE_SAMPLE_ARRAYS = SimpleNamespace(shape=lambda x, name="x": tuple(np.shape(x)), bias_mode=numpy_ops.bias_mode)
+_ONE_SAMPLE_ARRAYS = SimpleNamespace(
+    shape=lambda x, name="x": tuple(np.shape(x)), bias_mode=numpy_ops.bias_mode
+)
 
 
 class _WithHelpers:

@@ -22,6 +22,9 @@ def render_junit(report):
             failures=str(sum(r.status == "fail" for r in results)),
             skipped=str(sum(r.status in ("skip", "xfail") for r in results)),
         )
+        if report.conventions is not None:
+            properties = ET.SubElement(suite, "properties")
+            ET.SubElement(properties, "property", name="conventions", value=report.conventions.describe())
         for r in results:
             case = ET.SubElement(suite, "testcase", classname=f"{r.op}.{r.check}", name=r.case)
             if r.status == "fail":
