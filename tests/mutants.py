@@ -4,7 +4,8 @@ from-scratch CNN/MLP code really has, several taken from the documents.
 A mutant is a one-line source change of a working implementation, run
 through the adapter users use: the reference package through the function
 adapter, the document-style layers of tests/doc_style_layers through the
-layer adapter, or tests/command_impl.py through the command adapter.
+layer adapter, tests/command_impl.py through the command adapter, or an
+implementation of tests/conventions written in declared conventions.
 `ops` are the ops whose rows the verify report must flag.
 """
 
@@ -28,6 +29,11 @@ def _f(name, file, old, new, ops, bug):
 
 def _l(name, file, old, new, ops, bug):
     return Mutant(name, "layer", file, old, new, ops, bug)
+
+
+def _c(name, file, old, new, ops, bug):
+    """A bug in an implementation written in declared conventions (tests/conventions)."""
+    return Mutant(name, "conventions", file, old, new, ops, bug)
 
 
 MUTANTS = (
@@ -140,6 +146,18 @@ MUTANTS = (
     _l("layer-mse-prime-missing-2", "losses.py",
        "return 2 * (y_pred - y_true) / np.size(y_true)", "return (y_pred - y_true) / np.size(y_true)",
        ("mse",), "MSE derivative without the factor 2"),
+    _c("nhwc-kernel-spatially-transposed", "keras_style.py",
+       "axes=([3, 4, 5], [0, 1, 2])", "axes=([3, 4, 5], [1, 0, 2])",
+       ("conv2d",), "an NHWC forward that reads its HWIO kernel as (kw, kh, C, D): each kernel transposed"),
+    _c("summed-gradient-declared-mean", "keras_style.py",
+       '"batch_gradients": "sum",', '"batch_gradients": "mean",',
+       ("dense_batch", "dense", "conv2d"), "gradients summed over the batch, declared as averaged"),
+    _c("column-softmax-over-the-wrong-axis", "course_style.py",
+       "return E / np.sum(E, axis=0, keepdims=True)", "return E / np.sum(E, axis=1, keepdims=True)",
+       ("softmax",), "softmax of a column vector normalized along the rows: every output is 1"),
+    _c("column-batch-bias-gradient-not-averaged", "course_style.py",
+       "db = (1 / m) * np.sum(dZ, axis=1, keepdims=True)", "db = np.sum(dZ, axis=1, keepdims=True)",
+       ("dense_batch",), "document 004's db without the 1/m, samples as columns"),
     Mutant("command-relu-backward-unmasked", "command", "relu-unmasked", "", "", ("relu",),
            "a command whose ReLU backward returns dy unmasked"),
     Mutant("command-dense-gradient-transposed", "command", "dense-transposed", "", "", ("dense",),

@@ -17,7 +17,11 @@ import reference
 from oracle.conformance import adapters, protocol, verify
 
 HERE = Path(__file__).parent
-SOURCES = {"function": Path(reference.__file__).parent, "layer": HERE / "doc_style_layers"}
+SOURCES = {
+    "function": Path(reference.__file__).parent,
+    "layer": HERE / "doc_style_layers",
+    "conventions": HERE / "conventions",
+}
 COMMAND = f"{sys.executable} {HERE / 'command_impl.py'}"
 
 
@@ -37,6 +41,8 @@ def implementation_of(mutant, tmp_path):
         return adapters.function_module(str(_mutated_copy(mutant, tmp_path / package)))
     if mutant.adapter == "layer":
         return adapters.layer_folder(_mutated_copy(mutant, tmp_path / "layers"))
+    if mutant.adapter == "conventions":
+        return adapters.function_module(str(_mutated_copy(mutant, tmp_path / "styles") / mutant.file))
     return adapters.command(f"{COMMAND} {mutant.file}")
 
 
@@ -47,7 +53,7 @@ def _ops_of(mutant):
 
 def test_the_corpus_is_large_and_covers_every_adapter():
     assert len(MUTANTS) >= 25
-    assert {m.adapter for m in MUTANTS} == {"function", "layer", "command"}
+    assert {m.adapter for m in MUTANTS} == {"function", "layer", "command", "conventions"}
     assert len({m.name for m in MUTANTS}) == len(MUTANTS)
 
 
