@@ -357,3 +357,16 @@ def test_the_pytest_plugin_converts_to_declared_conventions(tmp_path):
     undeclared.write_text(json.dumps({"layout": "CWH"}))
     done = run("--oracle-op=conv2d", f"--oracle-conventions={undeclared}")
     assert done.returncode == 2 and "layout: unknown value 'CWH'" in done.stdout + done.stderr
+
+
+def test_a_loss_without_its_derivative_has_its_forward_checked(tmp_path):
+    module = write_module(
+        tmp_path,
+        "def mse(y_true, y_pred):\n    return sum((p - t) ** 2 for t, p in zip(y_true, y_pred)) / len(y_true)\n",
+    )
+    run = verify(tmp_path, module, "--op", "mse")
+    assert run.code == 0
+    assert {r["check"] for r in run.results("pass")} == {"forward"}
+    assert {r["message"] for r in run.results("skip")} == {
+        "not implemented: no backward (dy_pred not returned)"
+    }

@@ -204,7 +204,7 @@ def _unchecked(kind, expected, reply):
     if len(omitted) == len(expected):
         return "; ".join(dict.fromkeys(reply.omitted[name] for name in omitted))
     if kind == "backward" and not any(name in reply.outputs for name in expected):
-        return f"not implemented: no backward output ({', '.join(expected)}) in the reply"
+        return f"not implemented: no backward ({', '.join(expected)} not returned)"
     return ""
 
 
