@@ -11,6 +11,7 @@ Adding an op means adding one OpSpec here; tests and the CLI iterate over
 this registry.
 """
 
+import copy
 from dataclasses import dataclass, field
 
 import reference as ref
@@ -221,6 +222,28 @@ def _sgd(backend):
     }
 
 
+# optimizer_update 'in_place': the function updates its param (and cache)
+# argument; copies are handed over and read back.
+
+
+def _sgd_in_place(backend):
+    def run(inputs, params):
+        param = copy.deepcopy(inputs["param"])
+        backend.sgd(param, inputs["grad"], params["learning_rate"])
+        return {"param": param}
+
+    return run
+
+
+def _rmsprop_in_place(backend):
+    def run(inputs, params):
+        param, cache = copy.deepcopy(inputs["param"]), copy.deepcopy(inputs["cache"])
+        backend.rmsprop(param, inputs["grad"], cache, **params)
+        return {"param": param, "cache": cache}
+
+    return run
+
+
 def _rmsprop(backend):
     def run(inputs, params):
         param, cache = backend.rmsprop(inputs["param"], inputs["grad"], inputs["cache"], **params)
@@ -413,6 +436,7 @@ OPS = (
         params={"learning_rate": REQUIRED},
         samples=samples.sgd,
         torch=torch_ops.sgd,
+        call_forms={("optimizer_update", "in_place"): (_sgd_in_place, ())},
     ),
     OpSpec(
         "rmsprop",
@@ -422,6 +446,7 @@ OPS = (
         params={"learning_rate": REQUIRED, "rho": 0.9, "epsilon": 1e-7},
         samples=samples.rmsprop,
         torch=torch_ops.rmsprop,
+        call_forms={("optimizer_update", "in_place"): (_rmsprop_in_place, ())},
     ),
     OpSpec(
         "accuracy",

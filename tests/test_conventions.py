@@ -170,7 +170,22 @@ KERAS_MEANINGS = """
         return param - learning_rate * grad / np.sqrt(cache + epsilon), cache
 """
 
+# Optimizers that update their arguments in place and return nothing.
+IN_PLACE = """
+    CONVENTIONS = {"optimizer_update": "in_place"}
+    ARRAYS = True
+
+    def sgd(w, dw, lr):
+        w -= lr * dw
+
+    def rmsprop(w, dw, cache, learning_rate, rho, epsilon):
+        cache *= rho
+        cache += (1 - rho) * dw * dw
+        w -= learning_rate * dw / (np.sqrt(cache) + epsilon)
+"""
+
 IMPLEMENTATIONS = {
+    "in-place-updates": (IN_PLACE, ["sgd", "rmsprop"]),
     "HWC-HWIO": (HWC_HWIO, ["conv2d", "maxpool2d"]),
     "rows-in_out-sum": (ROWS_IN_OUT_SUM, ["dense", "dense_batch", "softmax", "mse"]),
     "columns": (COLUMNS, ["dense", "dense_batch", "softmax", "categorical_cross_entropy"]),

@@ -45,6 +45,10 @@ KEYS = {
         ("probabilities", "logits"),
         "the cross-entropy losses take probabilities, or logits (fused with sigmoid / softmax)",
     ),
+    "optimizer_update": (
+        ("returned", "in_place"),
+        "sgd and rmsprop return the new parameter (and cache), or update param (and cache) in place",
+    ),
     "rmsprop_epsilon": (
         ("outside_sqrt", "inside_sqrt"),
         "RMSprop: lr g / (sqrt(cache) + eps) (Keras 2, torch) or lr g / sqrt(cache + eps) (Keras 3)",
@@ -69,6 +73,7 @@ class Conventions:
     maxpool_backward: str = "argmax"
     labels: str = "one_hot"
     cross_entropy_input: str = "probabilities"
+    optimizer_update: str = "returned"
     rmsprop_epsilon: str = "outside_sqrt"
 
     @property

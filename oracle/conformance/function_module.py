@@ -93,11 +93,16 @@ def _changed(before, after):
     return protocol.encode(before) != protocol.encode(after)
 
 
-class _Watched:
-    """The module's functions, each wrapped to record changed arguments."""
+# optimizer_update 'in_place': the arguments these functions may change.
+UPDATED_IN_PLACE = {"sgd": (0,), "rmsprop": (0, 2)}
 
-    def __init__(self, module, modified):
-        self._module, self._modified = module, modified
+
+class _Watched:
+    """The module's functions, each wrapped to record changed arguments
+    (except those `allowed` to change: {function name: argument positions})."""
+
+    def __init__(self, module, modified, allowed=None):
+        self._module, self._modified, self._allowed = module, modified, allowed or {}
 
     def __getattr__(self, name):
         try:
@@ -111,7 +116,7 @@ class _Watched:
             before = [_snapshot(arg) for arg in args]
             result = function(*args, **kwargs)
             for index, (old, new) in enumerate(zip(before, args)):
-                if _changed(old, new):
+                if index not in self._allowed.get(name, ()) and _changed(old, new):
                     self._modified.append(f"{_parameter_name(function, index)} (in {name})")
             return result
 
@@ -162,7 +167,15 @@ class FunctionModule:
         """(outputs, variants, modified) of one request."""
         modified = []
         backend = engines.Backend(
-            self.name, _Watched(self.module, modified), self.batch_first, self.arrays, self.conventions
+            self.name,
+            _Watched(
+                self.module,
+                modified,
+                UPDATED_IN_PLACE if self.conventions.optimizer_update == "in_place" else None,
+            ),
+            self.batch_first,
+            self.arrays,
+            self.conventions,
         )
         spec = registry.get(op)
         integer = self._class_indices(spec)
