@@ -248,15 +248,23 @@ class Search:
         return {"case": shrunk, "got": got, "message": result.message, "note": self.note}
 
 
-def search(implementation, spec, count, seed, dtype="float64"):
+def search(implementation, spec, count, seed, dtype="float64", diagnoser=None):
     """The Search of `count` fresh cases per check of one op; the first
-    failure (a CaseCheck in its results) carries the smallest counterexample."""
+    failure (a CaseCheck in its results) carries the smallest counterexample,
+    and the diagnosis of it (diagnoser: oracle.diagnosis.diagnose.Diagnoser)."""
     found = Search(implementation, spec, seed, dtype, count)
     failed = found.generate()
     if failed is not None:
         check = failed.failure()[2].check
         first = next(r for r in found.results if r.status == "fail" and r.check == check)
-        first.counterexample = found.counterexample(found.shrink(failed))
+        smallest = found.shrink(failed)
+        first.counterexample = found.counterexample(smallest)
+        if diagnoser is not None:
+            case, _, _ = smallest.failure()
+            judged = judge.judge_case(implementation, first.location, case, dtype, diagnoser)[0]
+            diagnosed = next((r for r in judged if r.check == check and r.diagnosis is not None), None)
+            if diagnosed:
+                first.diagnosis, first.wrong = diagnosed.diagnosis, diagnosed.wrong
     return found
 
 

@@ -27,6 +27,7 @@ from oracle.conformance.adapters import (
 )
 from oracle.conformance.convert import Inexpressible
 from oracle.conformance.results import CaseCheck
+from oracle.diagnosis.catalogue import CATALOGUE
 from oracle.tolerance import FLOAT32_MAX, compare, widened
 
 
@@ -111,13 +112,14 @@ def _rates(variants):
 
 
 def _learning_rate_problem(spec, variants, allowance):
-    """Why the backward outputs at two learning rates disagree, or ''.
+    """(why the backward outputs at two learning rates disagree, the
+    catalogue id of that bug or ''), or ('', '').
     Parameter gradients are read back from the update as (before - after) /
     rate, so they agree across rates exactly when the update is rate x
     gradient; the input gradient must not depend on the rate at all."""
     rates = _rates(variants)
     if len(rates) < 2:
-        return ""
+        return "", ""
     (a, at_a), (b, at_b) = rates[:2]
     for name in (n for n in at_a if n in at_b):
         try:
@@ -131,17 +133,21 @@ def _learning_rate_problem(spec, variants, allowance):
         where = name + "".join(f"[{i}]" for i in worst.index)
         values = f"{where} is {worst.expected!r} at learning rate {a:g} and {worst.got!r} at {b:g}"
         if name == spec.gradients.get("x"):
-            return f"the input gradient depends on the learning rate: {values}"
+            return (
+                f"the input gradient depends on the learning rate: {values}",
+                "update-before-input-gradient",
+            )
         if compare(first * a, second * b, tolerance, bound).ok:
-            how = "; the update ignores the learning rate"
+            how, bug = "; the update ignores the learning rate", "learning-rate-ignored"
         elif compare(first / a, second / b, tolerance, bound).ok:
-            how = "; the update is learning_rate squared x gradient"
+            how, bug = "; the update is learning_rate squared x gradient", "learning-rate-squared"
         else:
-            how = ""
+            how, bug = "", ""
         return (
-            f"the parameter update is not learning_rate x gradient: read back from the update, {values}{how}"
+            f"the parameter update is not learning_rate x gradient: read back from the update, {values}{how}",
+            bug,
         )
-    return ""
+    return "", ""
 
 
 def _beyond_float32(values):
@@ -208,15 +214,17 @@ def _unchecked(kind, expected, reply):
     return ""
 
 
-def run_case(implementation, location, case, dtype="float64"):
+def run_case(implementation, location, case, dtype="float64", diagnoser=None):
     """[CaseCheck] of one case: one per check that has expected outputs
     (FixtureError if the case itself is malformed). dtype: the precision
     the implementation computes in; float32 widens the tolerances
-    (oracle.tolerance.widened) and skips values float32 cannot hold."""
-    return judge_case(implementation, location, case, dtype)[0]
+    (oracle.tolerance.widened) and skips values float32 cannot hold.
+    diagnoser (oracle.diagnosis.diagnose.Diagnoser): names the bug behind
+    a failing check."""
+    return judge_case(implementation, location, case, dtype, diagnoser)[0]
 
 
-def judge_case(implementation, location, case, dtype="float64"):
+def judge_case(implementation, location, case, dtype="float64", diagnoser=None):
     """([CaseCheck], the implementation's outputs or None): run_case, and
     what the implementation returned (for a counterexample)."""
     spec = registry.get(case["op"])
@@ -226,7 +234,7 @@ def judge_case(implementation, location, case, dtype="float64"):
         raise fixtures.FixtureError(f"{location}: {error}") from None
     checks = {kind: exp for kind, exp in _split(spec, expected).items() if exp}
     make = lambda kind, status, message="", error=0.0, ratio=0.0: CaseCheck(  # noqa: E731
-        spec.name, kind, case["id"], location, status, message, error, ratio
+        spec.name, kind, case["id"], location, status, message, error, ratio, params=case.get("params", {})
     )
     every = lambda status, message, error=0.0: (  # noqa: E731
         [make(kind, status, message, error, error) for kind in checks],
@@ -265,7 +273,41 @@ def judge_case(implementation, location, case, dtype="float64"):
             status, message, error, ratio = _contained_judge({**reply.outputs, **variant}, exp, allowance)
             if status != "pass":
                 break
+        learning_rate_bug = ""
         if status == "fail" and kind == "backward" and reply.variants:
-            message = _learning_rate_problem(spec, reply.variants, allowance) or message
-        results.append(make(kind, status, message, error, ratio))
+            problem, learning_rate_bug = _learning_rate_problem(spec, reply.variants, allowance)
+            message = problem or message
+        result = make(kind, status, message, error, ratio)
+        if status == "fail" and diagnoser is not None and diagnoser.wants(spec.name, kind):
+            _diagnose(diagnoser, result, spec, inputs, params, batched, reply.outputs, exp, allowance)
+            if learning_rate_bug:
+                bug = CATALOGUE[learning_rate_bug]
+                result.diagnosis.insert(0, {"id": bug.id, "text": f"likely: {bug.description}", "detail": ""})
+        results.append(result)
     return results, reply.outputs
+
+
+WRONG_MAP_LIMIT = 4096  # elements: larger outputs carry no map of their wrong elements
+
+
+def _diagnose(diagnoser, result, spec, inputs, params, batched, outputs, expected, allowance):
+    """Set result.diagnosis and result.wrong (nothing the implementation
+    returned can break this: its values are read as real arrays or left out)."""
+    real = {}
+    for name in expected:
+        try:
+            real[name] = as_real(outputs[name], name)
+        except (KeyError, protocol.InvalidValue):
+            pass
+    try:
+        with np.errstate(all="ignore"):
+            findings, masks = diagnoser(
+                spec, result.check, inputs, params, batched, real, expected, allowance
+            )
+    except Exception as error:  # noqa: BLE001 (our diagnosis failing: the verdict stands without it)
+        findings, masks = [], {}
+        result.message += f" (no diagnosis: {type(error).__name__}: {error})"
+    result.diagnosis = [finding.as_dict() for finding in findings]
+    result.wrong = {
+        name: mask.astype(int).tolist() for name, mask in masks.items() if mask.size <= WRONG_MAP_LIMIT
+    }

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from oracle import registry
+from oracle.diagnosis.summary import summarize
 
 CHECKS = ("forward", "backward", "gradient")  # gradient: the backward against the forward's own differences
 
@@ -31,6 +32,9 @@ class CaseCheck:
     worst_ratio: float = 0.0  # largest error / allowance
     origin: str = "fixed"  # fixed (hand-worked, golden, --root) or fresh (generated in this run)
     counterexample: dict = None  # fresh failures: the smallest case that fails this check
+    params: dict = None  # the case's params
+    diagnosis: list = None  # failures: [{id, text, detail}] (oracle.diagnosis), [] when nothing matched
+    wrong: dict = None  # failures: {output: nested 0/1 lists, 1 where an element is outside tolerance}
 
 
 @dataclass
@@ -155,10 +159,11 @@ class Report:
     def rows(self, origin=None):
         """One row per (op, check): counts, worst error ratio, first failure;
         of the cases of one origin (fixed or fresh), or of all."""
-        table = {}
+        table, members = {}, collections.defaultdict(list)
         for r in self.results:
             if origin not in (None, r.origin):
                 continue
+            members[r.op, r.check].append(r)
             row = table.setdefault(
                 (r.op, r.check),
                 {
@@ -181,4 +186,6 @@ class Report:
                 row["first_failure"] = r.case
             if r.status == "skip" and not row["skip_reason"]:
                 row["skip_reason"] = r.message
+        for key, row in table.items():
+            row["diagnosis"] = summarize(members[key]) if row["fail"] else []
         return [table[key] for key in sorted(table)]

@@ -14,6 +14,7 @@ from oracle.conformance.adapters import ImplementationUnavailable
 from oracle.conformance.convert import Converting
 from oracle.conformance.judge import judge_case, run_case
 from oracle.conformance.results import Report
+from oracle.diagnosis.diagnose import Diagnoser
 
 __all__ = ["judge_case", "run_case", "verify"]
 
@@ -45,15 +46,16 @@ def verify(
     report.implementation, report.notes = implementation.name, list(implementation.notes)
     implementation = Converting(implementation, implementation.conventions)
     report.conventions = implementation.conventions
+    diagnoser = Diagnoser()
     try:
         for location, case in cases:
             try:
-                report.results.extend(run_case(implementation, location, case, dtype))
+                report.results.extend(run_case(implementation, location, case, dtype, diagnoser))
             except fixtures.FixtureError as error:
                 report.errors.append(str(error))
         if fresh_count:
             report.seed, report.fresh = seed, fresh_count
-            _run_fresh_cases(report, implementation, ops, dtype, save_failures)
+            _run_fresh_cases(report, implementation, ops, dtype, save_failures, diagnoser)
     finally:
         implementation.close()
     report.apply_xfail()
@@ -91,11 +93,11 @@ def _missing(report, op):
     return bool(mine) and all(r.status == "skip" and r.message.startswith("not implemented") for r in mine)
 
 
-def _run_fresh_cases(report, implementation, ops, dtype, save_failures):
+def _run_fresh_cases(report, implementation, ops, dtype, save_failures, diagnoser):
     for spec in fresh.ops_with_strategies(ops):
         if not implementation.offers(spec.name) or _missing(report, spec.name):
             continue
-        found = fresh.search(implementation, spec, report.fresh, report.seed, dtype)
+        found = fresh.search(implementation, spec, report.fresh, report.seed, dtype, diagnoser)
         report.results.extend(found.results)
         for result in found.results:
             if result.counterexample and save_failures:

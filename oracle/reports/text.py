@@ -6,7 +6,11 @@ import math
 
 import numpy as np
 
+from oracle.diagnosis.diagnose import NO_PATTERN
+from oracle.reports.maps import map_lines
+
 SHOWN_NUMBERS = 40  # an array with more elements is shown by its shape only
+SHOWN_FINDINGS = 3  # of a diagnosis
 
 
 def ratio(value):
@@ -74,13 +78,46 @@ def failure_lines(report):
         return []
     lines = ["", "failures (first 3 per op and check):"]
     shown = {}
+    summaries = {
+        (row["op"], row["check"], origin): row["diagnosis"]
+        for origin in ("fixed", "fresh")
+        for row in report.rows(origin)
+    }
     for r in failures:
         key = (r.op, r.check, r.origin)
         shown[key] = shown.get(key, 0) + 1
+        if shown[key] == 1 and summaries.get(key):
+            lines += summary_lines(r, summaries[key])
         if shown[key] <= 3:
             lines.append(f"  {r.op} {r.check} {r.case}: {r.message}\n      at {r.location}")
+            lines += diagnosis_lines(r)
             if r.counterexample:
                 lines += counterexample_lines(r, report.command)
+    return lines
+
+
+def summary_lines(result, summary):
+    """What the failures of one op and check have in common (the top findings)."""
+    origin = "fresh " if result.origin == "fresh" else ""
+    lines = [f"  {result.op} {result.check}, the {origin}failures together:"]
+    for finding in summary[:SHOWN_FINDINGS]:
+        lines.append(f"    {finding['text']} ({finding['cases']} of {finding['of']} cases)")
+    return lines
+
+
+def diagnosis_lines(result):
+    """The diagnosis of one failing case, and where its outputs are wrong."""
+    if result.diagnosis is None:
+        return []
+    if not result.diagnosis:
+        lines = [f"      {NO_PATTERN}"]
+    else:
+        lines = [
+            f"      {finding['text']}" + (f" ({finding['detail']})" if finding["detail"] else "")
+            for finding in result.diagnosis[:SHOWN_FINDINGS]
+        ]
+    for name, mask in (result.wrong or {}).items():
+        lines += map_lines(name, mask)
     return lines
 
 

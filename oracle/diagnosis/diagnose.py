@@ -1,0 +1,157 @@
+"""Naming the bug behind a failing check: the implementation's outputs are
+compared with what each catalogued bug outputs on the same inputs, then
+with generic transformations of the expected values (a constant factor, a
+sign, a transpose, a flip, a wrong border, one right channel). A finding
+is claimed only when the outputs match it within the check's own
+tolerance, and the bug's outputs differ from the right ones there;
+otherwise the diagnosis says "no known pattern".
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from oracle.diagnosis import catalogue, patterns
+
+NO_PATTERN = "no known pattern"
+ERRORS = (ArithmeticError, ValueError, IndexError, TypeError)  # a bug's own computation failing
+
+
+@dataclass(frozen=True)
+class Finding:
+    id: str  # a catalogue id, or pattern:<name>
+    text: str  # "likely: <the bug>", or "<output>: <the pattern>"
+    detail: str = ""  # how well it matched on this case
+    distance: float = 1.0  # worst error / allowance of the match: 0 is exact
+
+    def as_dict(self):
+        return {"id": self.id, "text": self.text, "detail": self.detail}
+
+
+def expected_array(value):
+    """(float array, mask of the elements judged): null elements are not."""
+    array = np.array(value, dtype=object)
+    judged = np.vectorize(lambda v: v is not None, otypes=[bool])(array) if array.size else np.ones(0, bool)
+    return np.where(judged, array, np.nan).astype(float), judged
+
+
+def closeness(got, target, judged, tolerance, bound):
+    """(matched, worst |got - target|, worst ratio to the allowance) over
+    the judged elements; non-finite values must be the same ones."""
+    if got.shape != target.shape:
+        return False, math.inf, math.inf
+    got, target = got[judged], target[judged]
+    allowed = (
+        tolerance.abs
+        + tolerance.rel * np.abs(np.nan_to_num(target))
+        + np.broadcast_to(bound, judged.shape)[judged]
+    )
+    finite = np.isfinite(target)
+    if not np.array_equal(np.isfinite(got), finite) or not np.array_equal(
+        got[~finite], target[~finite], equal_nan=True
+    ):
+        return False, math.inf, math.inf
+    if not finite.any():
+        return True, 0.0, 0.0
+    with np.errstate(all="ignore"):
+        error = np.abs(got[finite] - target[finite])
+        ratio = np.where(allowed[finite] > 0, error / allowed[finite], np.where(error > 0, np.inf, 0.0))
+    return bool(np.all(ratio <= 1)), float(error.max()), float(ratio.max())
+
+
+def wrong_elements(got, expected, judged, tolerance, bound):
+    """Mask of the elements outside tolerance (None if shapes differ)."""
+    if got.shape != expected.shape:
+        return None
+    allowed = tolerance.abs + tolerance.rel * np.abs(np.nan_to_num(expected)) + bound
+    with np.errstate(all="ignore"):
+        right = np.abs(got - expected) <= allowed
+    right |= np.isnan(got) & np.isnan(expected)
+    return judged & ~right
+
+
+def _catalogue_findings(spec, inputs, params, batched, got, wanted, allowance):
+    findings = []
+    for bug in catalogue.for_op(spec.name):
+        try:
+            with np.errstate(all="ignore"):
+                outputs = bug.outputs(spec, inputs, params, batched)
+        except OverflowError:  # the bug overflows here: so must the implementation
+            if any(not np.all(np.isfinite(value)) for value in got.values()):
+                detail = "it overflows on this case, and so does yours"
+                findings.append(Finding(bug.id, f"likely: {bug.description}", detail))
+            continue
+        except ERRORS:
+            continue
+        finding = _match(bug, outputs, got, wanted, allowance)
+        if finding:
+            findings.append(finding)
+    return sorted(findings, key=lambda f: f.distance)
+
+
+def _match(bug, outputs, got, wanted, allowance):
+    """The Finding when the implementation's outputs are the bug's, and the
+    bug's differ from the right ones on this case; else None."""
+    worst_error = worst_ratio = 0.0
+    differs = False
+    for name, (value, judged) in wanted.items():
+        if name not in outputs:
+            return None
+        bug_value = np.asarray(outputs[name], dtype=float)
+        tolerance, bound = allowance(name)
+        if bug_value.shape == value.shape:
+            differs |= not closeness(bug_value, value, judged, tolerance, bound)[0]
+        else:
+            differs, judged = True, np.ones(bug_value.shape, bool)
+        matched, error, ratio = closeness(got[name], bug_value, judged, tolerance, bound)
+        if not matched:
+            return None
+        worst_error, worst_ratio = max(worst_error, error), max(worst_ratio, ratio)
+    if not differs:
+        return None
+    count = sum(int(got[name].size) for name in wanted)
+    how = "exactly" if worst_error == 0 else f"to {worst_error:.1g}"
+    return Finding(
+        bug.id, f"likely: {bug.description}", f"matches {how} on {count}/{count} elements", worst_ratio
+    )
+
+
+class Diagnoser:
+    """Diagnoses the first `per_check` failing cases of each op and check
+    of a run (each costs a run of every candidate bug)."""
+
+    def __init__(self, per_check=6):
+        self.per_check, self.done = per_check, {}
+
+    def wants(self, op, check):
+        return self.done.get((op, check), 0) < self.per_check
+
+    def __call__(self, spec, check, *arguments):
+        self.done[spec.name, check] = self.done.get((spec.name, check), 0) + 1
+        return diagnose(spec, *arguments)
+
+
+def diagnose(spec, inputs, params, batched, outputs, expected, allowance):
+    """([Finding], {output: wrong-element mask}) of one failing check.
+    outputs: the implementation's, as float arrays where they are real
+    numbers; expected: the check's expected values; allowance(name) ->
+    (Tolerance, elementwise bound)."""
+    if not all(isinstance(outputs.get(name), np.ndarray) for name in expected):
+        return [], {}  # not numbers, or missing: the message says so, and there is nothing to match
+    got = {name: outputs[name] for name in expected}
+    wanted = {name: expected_array(value) for name, value in expected.items()}
+    masks = {}
+    for name, (value, judged) in wanted.items():
+        mask = wrong_elements(got[name], value, judged, *allowance(name))
+        if mask is not None:
+            masks[name] = mask
+    findings = _catalogue_findings(spec, inputs, params, batched, got, wanted, allowance)
+    for name, (value, judged) in wanted.items():
+        if name in masks and not masks[name].any():
+            continue  # this output is right: its patterns say nothing
+        findings += [
+            Finding(f"pattern:{kind}:{name}", f"{name}: {text}")
+            for kind, text in patterns.describe(got[name], value, judged, allowance(name), inputs)
+        ]
+    return findings, masks
