@@ -6,7 +6,7 @@ from collections import Counter
 
 import jsonschema
 
-from oracle import __version__, bench, verify_cli
+from oracle import __version__, bench, bugs_cli, verify_cli
 from oracle.checks import compare
 from oracle.conformance import fixtures, golden
 from oracle.training import parity
@@ -101,6 +101,7 @@ def build_parser():
         ("parity", parity, "train a document's network on every engine in lockstep and report divergence"),
         ("verify", verify_cli, "run every fixture case through an implementation and report conformance"),
         ("bench", bench, "side-by-side timings and ratios (NumPy vs torch, ours vs gradcheck)"),
+        ("bugs", bugs_cli, "the bug catalogue the diagnosis matches failures against"),
     ):
         sub = commands.add_parser(name, help=help_text)
         module.add_arguments(sub)

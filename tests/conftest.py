@@ -1,3 +1,4 @@
+import collections
 import os
 
 from hypothesis import HealthCheck, settings
@@ -17,17 +18,23 @@ settings.load_profile(os.environ.get("CNN_ORACLE_HYPOTHESIS", "deterministic"))
 
 
 def pytest_terminal_summary(terminalreporter):
-    """The kill rate of the mutant corpus (tests/test_mutants.py) at each tier."""
+    """The kill rate of the mutant corpus (tests/test_mutants.py) at each
+    tier, and where the diagnosis puts each mutant's bug."""
     killed = {}
     for status in ("passed", "failed"):
         for report in terminalreporter.stats.get(status, []):
-            if getattr(report, "when", "") != "call" or "::test_mutant_is_killed[" not in report.nodeid:
+            mutant_test = "::test_mutant_is_killed_and_named[" in report.nodeid
+            if getattr(report, "when", "") != "call" or not mutant_test:
                 continue
             for name, value in report.user_properties:
                 killed.setdefault(name, []).append(value)
+    diagnoses = collections.Counter(killed.pop("diagnosis", []))
     for name in sorted(killed):
         count, total = sum(killed[name]), len(killed[name])
         terminalreporter.write_line(
             f"mutants {name} tolerances: {count} killed, {total - count} survived of {total} "
             f"(kill rate {100.0 * count / total:.0f}%)"
         )
+    if diagnoses:
+        counts = ", ".join(f"{diagnoses[k]} {k}" for k in ("right first", "right, not first", "not found"))
+        terminalreporter.write_line(f"mutants diagnosed: {counts}")

@@ -375,10 +375,10 @@ def test_the_pytest_plugin_converts_to_declared_conventions(tmp_path):
 
 
 def test_a_loss_without_its_derivative_has_its_forward_checked(tmp_path):
-    module = write_module(
-        tmp_path,
-        "def mse(y_true, y_pred):\n    return sum((p - t) ** 2 for t, p in zip(y_true, y_pred)) / len(y_true)\n",
+    source = (
+        "def mse(y_true, y_pred):\n    return sum((p - t) ** 2 for t, p in zip(y_true, y_pred)) / len(y_true)"
     )
+    module = write_module(tmp_path, source)
     run = verify(tmp_path, module, "--op", "mse")
     assert run.code == 0
     assert {r["check"] for r in run.results("pass")} == {"forward"}

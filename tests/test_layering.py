@@ -48,7 +48,7 @@ def test_registry_rejects_unknown_and_missing_arguments():
         registry.get("conv3d")
 
 
-# ---- oracle/: imports point one way (cli -> conformance -> checks/engines -> registry -> reference) ----
+# ---- oracle/: imports point one way (cli -> conformance -> diagnosis/checks/engines -> registry -> reference) ----
 
 ORACLE_DIR = Path(registry.__file__).parent
 MODULES = {
@@ -69,8 +69,9 @@ MAY_IMPORT = {
     "core": {"engines", "core"},
     "checks": {"engines", "core", "checks"},
     "training": {"engines", "core", "checks", "training"},
-    "conformance": {"engines", "core", "checks", "conformance"},
-    "reports": {"core", "reports", "oracle.conformance.results"},
+    "diagnosis": {"engines", "core", "diagnosis"},
+    "conformance": {"engines", "core", "checks", "diagnosis", "conformance"},
+    "reports": {"core", "diagnosis", "reports", "oracle.conformance.results"},
 }
 # The worker process imports the implementation under test: what it loads
 # must hold no expected values, tolerances or judging.
@@ -88,6 +89,9 @@ HARNESS_ONLY = (
     "results",
     "symbolic",
     "jsonschema",
+    "convert",
+    "diagnose",
+    "catalogue",
 )
 
 

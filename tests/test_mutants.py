@@ -52,7 +52,7 @@ def _ops_of(mutant):
 
 
 def test_the_corpus_is_large_and_covers_every_adapter():
-    assert len(MUTANTS) >= 25
+    assert len(MUTANTS) >= 40
     assert {m.adapter for m in MUTANTS} == {"function", "layer", "command", "conventions"}
     assert len({m.name for m in MUTANTS}) == len(MUTANTS)
 
@@ -89,22 +89,36 @@ class Recorded:
         return reply
 
 
-def _killed(implementation, mutant, dtype):
-    """Whether verify fails the mutant at dtype's tolerances, blaming only
-    the ops it changed (AssertionError if it blames another)."""
+def _verdict(implementation, mutant, dtype):
+    """(killed, the rank of the mutant's bug in the diagnosis or None):
+    whether verify fails the mutant at dtype's tolerances, blaming only the
+    ops it changed (AssertionError if it blames another), and where the
+    diagnosis of the failing rows puts the bug (0: first)."""
     report = verify.verify(implementation, ops=_ops_of(mutant), dtype=dtype)
     blamed = {r.op for r in report.results if r.status == "fail"}
     assert blamed <= set(mutant.ops), f"{mutant.name} also blames {sorted(blamed - set(mutant.ops))}"
-    return bool(blamed) and not report.ok
+    ranks = [
+        [finding["id"] for finding in row["diagnosis"]].index(mutant.diagnosis)
+        for row in report.rows()
+        if row["fail"] and mutant.diagnosis in [finding["id"] for finding in row["diagnosis"]]
+    ]
+    return bool(blamed) and not report.ok, min(ranks, default=None)
+
+
+DIAGNOSIS = {0: "right first", None: "not found"}
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # mutants overflow and divide by zero
 @pytest.mark.parametrize("mutant", MUTANTS, ids=[m.name for m in MUTANTS])
-def test_mutant_is_killed(mutant, tmp_path, record_property):
+def test_mutant_is_killed_and_named(mutant, tmp_path, record_property):
     """Killed at float64 tolerances, and at float32's: the wider tier hides
-    no bug. The float32 run judges the replies of the float64 one."""
+    no bug. The float32 run judges the replies of the float64 one. The
+    diagnosis names the planted bug (the summary counts where)."""
     implementation = Recorded(implementation_of(mutant, tmp_path))
     for dtype in ("float64", "float32"):
-        killed = _killed(implementation, mutant, dtype)
+        killed, rank = _verdict(implementation, mutant, dtype)
         record_property(f"killed at {dtype}", killed)
         assert killed, f"mutant {mutant.name} survived at {dtype} tolerances: {mutant.bug}"
+        if dtype == "float64":
+            record_property("diagnosis", DIAGNOSIS.get(rank, "right, not first"))
+        assert rank is not None, f"mutant {mutant.name}: at {dtype} the diagnosis does not name its bug"

@@ -28,6 +28,7 @@ from oracle.conformance.adapters import (
 from oracle.conformance.convert import Inexpressible
 from oracle.conformance.results import CaseCheck
 from oracle.diagnosis.catalogue import CATALOGUE
+from oracle.diagnosis.diagnose import OVERFLOWED
 from oracle.tolerance import FLOAT32_MAX, compare, widened
 
 
@@ -256,7 +257,22 @@ def judge_case(implementation, location, case, dtype="float64", diagnoser=None):
     except NotImplementedByTarget as reason:
         return every("skip", f"not implemented: {reason}")
     except ImplementationFault as fault:
-        return every("fail", str(fault), math.inf)
+        failed = every("fail", str(fault), math.inf)
+        if "OverflowError" in str(fault) and diagnoser is not None:
+            for result in failed[0]:
+                if diagnoser.wants(spec.name, result.check):
+                    _diagnose(
+                        diagnoser,
+                        result,
+                        spec,
+                        inputs,
+                        params,
+                        batched,
+                        OVERFLOWED,
+                        checks[result.check],
+                        allowance,
+                    )
+        return failed
     except Exception as error:  # one of our own engines failing: reported, never raised
         return every("fail", one_line(f"raised {type(error).__name__}: {error}"), math.inf)
     if not isinstance(reply.outputs, dict):
@@ -293,8 +309,8 @@ WRONG_MAP_LIMIT = 4096  # elements: larger outputs carry no map of their wrong e
 def _diagnose(diagnoser, result, spec, inputs, params, batched, outputs, expected, allowance):
     """Set result.diagnosis and result.wrong (nothing the implementation
     returned can break this: its values are read as real arrays or left out)."""
-    real = {}
-    for name in expected:
+    real = outputs if outputs is OVERFLOWED else {}
+    for name in expected if real is not OVERFLOWED else ():
         try:
             real[name] = as_real(outputs[name], name)
         except (KeyError, protocol.InvalidValue):

@@ -71,22 +71,42 @@ def wrong_elements(got, expected, judged, tolerance, bound):
     return judged & ~right
 
 
+OVERFLOWED = "overflowed"  # outputs of an implementation that raised OverflowError
+
+
+def _bug_outputs(bug, spec, inputs, params, batched):
+    """The bug's outputs, OVERFLOWED, or None when its computation fails otherwise."""
+    try:
+        with np.errstate(all="ignore"):
+            return bug.outputs(spec, inputs, params, batched)
+    except OverflowError:
+        return OVERFLOWED
+    except ERRORS:
+        return None
+
+
+def _overflow_findings(spec, inputs, params, batched, how):
+    """The bugs that overflow on this case, where the implementation did."""
+    return [
+        Finding(bug.id, f"likely: {bug.description}", f"it overflows on this case, {how}")
+        for bug in catalogue.for_op(spec.name)
+        if _bug_outputs(bug, spec, inputs, params, batched) is OVERFLOWED
+    ]
+
+
 def _catalogue_findings(spec, inputs, params, batched, got, wanted, allowance):
     findings = []
+    overflowed = any(not np.all(np.isfinite(value)) for value in got.values())
     for bug in catalogue.for_op(spec.name):
-        try:
-            with np.errstate(all="ignore"):
-                outputs = bug.outputs(spec, inputs, params, batched)
-        except OverflowError:  # the bug overflows here: so must the implementation
-            if any(not np.all(np.isfinite(value)) for value in got.values()):
-                detail = "it overflows on this case, and so does yours"
-                findings.append(Finding(bug.id, f"likely: {bug.description}", detail))
-            continue
-        except ERRORS:
-            continue
-        finding = _match(bug, outputs, got, wanted, allowance)
-        if finding:
-            findings.append(finding)
+        outputs = _bug_outputs(bug, spec, inputs, params, batched)
+        if outputs is OVERFLOWED and overflowed:
+            findings.append(
+                Finding(bug.id, f"likely: {bug.description}", "it overflows on this case, and so does yours")
+            )
+        elif isinstance(outputs, dict):
+            finding = _match(bug, outputs, got, wanted, allowance)
+            if finding:
+                findings.append(finding)
     return sorted(findings, key=lambda f: f.distance)
 
 
@@ -102,8 +122,9 @@ def _match(bug, outputs, got, wanted, allowance):
         tolerance, bound = allowance(name)
         if bug_value.shape == value.shape:
             differs |= not closeness(bug_value, value, judged, tolerance, bound)[0]
-        else:
+        else:  # another shape: the expected values' elementwise bound does not apply, its largest does
             differs, judged = True, np.ones(bug_value.shape, bool)
+            bound = float(np.max(bound, initial=0.0))
         matched, error, ratio = closeness(got[name], bug_value, judged, tolerance, bound)
         if not matched:
             return None
@@ -137,6 +158,8 @@ def diagnose(spec, inputs, params, batched, outputs, expected, allowance):
     outputs: the implementation's, as float arrays where they are real
     numbers; expected: the check's expected values; allowance(name) ->
     (Tolerance, elementwise bound)."""
+    if outputs is OVERFLOWED:
+        return _overflow_findings(spec, inputs, params, batched, "as yours raised OverflowError"), {}
     if not all(isinstance(outputs.get(name), np.ndarray) for name in expected):
         return [], {}  # not numbers, or missing: the message says so, and there is nothing to match
     got = {name: outputs[name] for name in expected}
