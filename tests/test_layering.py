@@ -48,7 +48,7 @@ def test_registry_rejects_unknown_and_missing_arguments():
         registry.get("conv3d")
 
 
-# ---- oracle/: imports point one way (cli -> conformance -> diagnosis/checks/engines -> registry -> reference) ----
+# ---- oracle/: imports point down (cli -> conformance -> diagnosis/checks/engines -> registry) ----
 
 ORACLE_DIR = Path(registry.__file__).parent
 MODULES = {
