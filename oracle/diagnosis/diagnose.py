@@ -8,7 +8,7 @@ otherwise the diagnosis says "no known pattern".
 """
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -100,14 +100,34 @@ def _catalogue_findings(spec, inputs, params, batched, got, wanted, allowance):
     for bug in catalogue.for_op(spec.name):
         outputs = _bug_outputs(bug, spec, inputs, params, batched)
         if outputs is OVERFLOWED and overflowed:
-            findings.append(
-                Finding(bug.id, f"likely: {bug.description}", "it overflows on this case, and so does yours")
-            )
+            detail = "it overflows on this case, and so does yours"
+            findings.append((Finding(bug.id, f"likely: {bug.description}", detail), None))
         elif isinstance(outputs, dict):
             finding = _match(bug, outputs, got, wanted, allowance)
             if finding:
-                findings.append(finding)
-    return sorted(findings, key=lambda f: f.distance)
+                findings.append((finding, _signature(outputs, wanted)))
+    return _merged(findings)
+
+
+def _signature(outputs, wanted):
+    return tuple(np.asarray(outputs[name], dtype=float).tobytes() for name in wanted)
+
+
+def _merged(findings):
+    """The findings closest first; a bug with the same outputs as one
+    listed before it (two roots of one symptom) joins that one's detail."""
+    kept, first_with = [], {}
+    for finding, signature in sorted(findings, key=lambda pair: pair[0].distance):
+        if signature is not None and signature in first_with:
+            index = first_with[signature]
+            kept[index] = replace(
+                kept[index], detail=f"{kept[index].detail}; the same outputs as {finding.id}"
+            )
+            continue
+        if signature is not None:
+            first_with[signature] = len(kept)
+        kept.append(finding)
+    return kept
 
 
 def _match(bug, outputs, got, wanted, allowance):
