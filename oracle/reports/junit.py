@@ -4,7 +4,14 @@ from xml.etree import ElementTree as ET
 
 
 def render_junit(report):
-    root = ET.Element("testsuites", name=f"cnn-oracle verify {report.implementation} ({report.dtype})")
+    root = ET.Element(
+        "testsuites",
+        name=f"cnn-oracle verify {report.implementation} ({report.dtype})",
+        tests=str(len(report.results) + len(report.errors) + bool(report.unavailable)),
+        failures=str(report.count("fail")),
+        errors=str(len(report.errors) + bool(report.unavailable)),
+        skipped=str(report.count("skip") + report.count("xfail")),
+    )
     if report.unavailable:
         suite = ET.SubElement(root, "testsuite", name="implementation", tests="1", errors="1")
         case = ET.SubElement(suite, "testcase", classname="implementation", name="load")

@@ -3,6 +3,8 @@ then the failures, each fresh failure with its smallest counterexample."""
 
 import json
 import math
+import re
+import textwrap
 
 import numpy as np
 
@@ -42,13 +44,42 @@ def result_text(row):
 def table_lines(rows):
     header = f"{'op':<26}{'check':<10}{'result':<22}{'worst err/tol':>14}  first failing case"
     lines = [header, "-" * len(header)]
+    skipped = {}  # reason -> [op or "op check"]: whole rows skipped, one line per reason
     for row in rows:
         result = result_text(row)
+        if result == "skipped":
+            skipped.setdefault(_reason_group(row["skip_reason"]), []).append(row)
+            continue
         worst = ratio(row["worst_ratio"])
         lines.append(f"{row['op']:<26}{row['check']:<10}{result:<22}{worst:>14}  {row['first_failure']}")
-        if result == "skipped":
-            lines.append(f"{'':<36}{row['skip_reason']}")
+    for reason, members in skipped.items():
+        lines.append(f"skipped, {reason}:")
+        lines += textwrap.wrap(
+            ", ".join(_labels(members, rows)), 100, initial_indent="    ", subsequent_indent="    "
+        )
     return lines
+
+
+def _reason_group(reason):
+    """A skip reason without the name of the missing function, so that
+    the ops skipped for it share one line."""
+    return re.sub(r" has no \w+$", " has no function for them", reason)
+
+
+def _labels(members, rows):
+    """Op names; `op check` for an op only some of whose checks are in members."""
+    labels = []
+    for op in dict.fromkeys(row["op"] for row in members):
+        mine = [row for row in members if row["op"] == op]
+        whole = len(mine) == sum(row["op"] == op for row in rows)
+        labels += [op] if whole else [f"{op} {row['check']}" for row in mine]
+    return labels
+
+
+LEGEND = (
+    "worst err/tol: the largest error over its allowance (below 1 passes); "
+    "-: every value exact; inf: an exact case missed, or a value that is not a number"
+)
 
 
 def render_text(report):
@@ -60,6 +91,8 @@ def render_text(report):
         lines += ["fixed cases (hand-worked and golden):" if fresh else "fixed cases:"] + table_lines(fixed)
     if fresh:
         lines += ([""] if fixed else []) + [f"fresh cases (seed {report.seed}):"] + table_lines(fresh)
+    if fixed or fresh:
+        lines += textwrap.wrap(LEGEND, 100)
     lines += failure_lines(report)
     for error in report.errors:
         lines.append(f"ERROR malformed fixture: {error}")
