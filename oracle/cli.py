@@ -6,7 +6,7 @@ from collections import Counter
 
 import jsonschema
 
-from oracle import __version__, bench, bugs_cli, verify_cli
+from oracle import __version__, bench, bugs_cli, grade, verify_cli
 from oracle.checks import compare
 from oracle.conformance import fixtures, golden
 from oracle.training import parity
@@ -38,17 +38,28 @@ def inventory(args):
 
 
 def check(args):
+    problem = fixtures.root_problem(args.root) if args.root is not None else ""
+    if problem:
+        print(f"error: --root {problem}", file=sys.stderr)
+        return 2
+    files = fixtures.case_files(args.root)
+    if not files:
+        print(f"nothing was checked: no fixture files (*.json) under {args.root}")
+        return 1
     validator = jsonschema.Draft202012Validator(fixtures.schema())
-    results = [
-        result for path in fixtures.case_files(args.root) for result in fixtures.check_file(path, validator)
-    ]
+    results = [result for path in files for result in fixtures.check_file(path, validator)]
     failed = [r for r in results if not r.ok]
     for result in results:
         if args.verbose or not result.ok:
             status = "ok  " if result.ok else "FAIL"
             print(f"{status} {result.case_id}  ({result.checked} values, {result.errata} errata)")
-            for problem in result.problems:
-                print(f"       {result.file}: {problem}")
+            # The file once: beside its only problem, or above its several.
+            if len(result.problems) == 1:
+                print(f"       {result.file}: {result.problems[0]}")
+            elif result.problems:
+                print(f"       {result.file}:")
+                for line in result.problems:
+                    print(f"         {line}")
     if args.root is None:
         for problem in golden.stale():
             print(f"FAIL {problem}")
@@ -102,6 +113,7 @@ def build_parser():
         ("verify", verify_cli, "run every fixture case through an implementation and report conformance"),
         ("bench", bench, "side-by-side timings and ratios (NumPy vs torch, ours vs gradcheck)"),
         ("bugs", bugs_cli, "the bug catalogue the diagnosis matches failures against"),
+        ("grade", grade, "verify every submission of a folder in parallel and write a gradebook"),
     ):
         sub = commands.add_parser(name, help=help_text)
         module.add_arguments(sub)

@@ -6,12 +6,13 @@ malformed; 2 a usage error, an implementation that cannot be loaded, or a
 report that cannot be written; 3 nothing was checked.
 """
 
+import dataclasses
 import secrets
 import shlex
 import sys
 
 from oracle import registry, reports
-from oracle.conformance import adapters, conventions, fresh, results, verify
+from oracle.conformance import adapters, conventions, fresh, grading, results, verify
 
 
 def add_arguments(parser):
@@ -68,6 +69,11 @@ def add_arguments(parser):
     )
     parser.add_argument("--op", action="append", help="only this op (repeatable)")
     parser.add_argument("--xfail", metavar="FILE", help="known failures, one 'OP [CHECK [CASE]]' per line")
+    parser.add_argument(
+        "--points",
+        metavar="FILE",
+        help="JSON points per op and check for --format " + ", ".join(reports.GRADED) + " (README: Grading)",
+    )
     parser.add_argument("--format", choices=sorted(reports.RENDERERS), default="text")
     parser.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")
     parser.add_argument("--root", help="fixture folder (default: the shipped hand-worked and golden cases)")
@@ -155,6 +161,7 @@ def run(args):
     try:
         check_ops(args.op)
         xfail = results.read_xfail(args.xfail) if args.xfail else []
+        points = grading.load(args.points) if args.points else None
         implementation = implementation_from(args)
     except (adapters.ImplementationUnavailable, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -167,6 +174,9 @@ def run(args):
         implementation, args.op, xfail, args.root, args.dtype, args.fresh, seed, args.save_failures
     )
     report.command = replay_command(args, seed)
+    if args.format in reports.GRADED:  # every submission is graded on the rows the reference has
+        rows = grading.planned_rows(args.op, args.root, args.dtype, args.fresh > 0)
+        report.grading = dataclasses.replace(points or grading.Grading(), rows=rows)
     text = reports.RENDERERS[args.format](report)
     if args.output:
         try:

@@ -71,7 +71,7 @@ MAY_IMPORT = {
     "training": {"engines", "core", "checks", "training"},
     "diagnosis": {"engines", "core", "diagnosis"},
     "conformance": {"engines", "core", "checks", "diagnosis", "conformance"},
-    "reports": {"core", "diagnosis", "reports", "oracle.conformance.results"},
+    "reports": {"core", "diagnosis", "reports", "oracle.conformance.results", "oracle.conformance.grading"},
 }
 # The worker process imports the implementation under test: what it loads
 # must hold no expected values, tolerances or judging.
@@ -147,3 +147,13 @@ def test_the_worker_process_never_loads_judging_modules():
     assert "oracle.registry" in loaded  # the probe works
     for name in HARNESS_ONLY:
         assert f".{name}'" not in loaded and f"'{name}'" not in loaded, f"the worker loads {name}: {loaded}"
+
+
+def test_every_oracle_package_is_in_the_distribution():
+    """A package missing from pyproject.toml works in a checkout and breaks an install."""
+    tomllib = pytest.importorskip("tomllib", reason="tomllib is in the standard library from Python 3.11")
+    listed = set(
+        tomllib.loads((ORACLE_DIR.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    packages = {module for module in MODULES if _path(module).name == "__init__.py"}
+    assert packages <= listed, f"not in pyproject.toml's packages: {sorted(packages - listed)}"

@@ -220,6 +220,7 @@ def _pytest(cwd, *args):
 def test_pytest_plugin_runs_one_test_per_case(tmp_path):
     done = _pytest(tmp_path, f"--impl={write_module(tmp_path, BROKEN_CONV)}", "--oracle-op=conv2d", "-n", "2")
     assert done.returncode == 1, done.stdout[-2000:]
-    assert "conv2d::golden-conv2d-" in done.stdout and "backward: " in done.stdout
+    assert "conv2d::golden/conv2d.json::golden-conv2d-" in done.stdout
+    assert "conv2d backward golden-conv2d-" in done.stdout
     passing = _pytest(tmp_path, "--impl=reference", "--oracle-op=relu")
     assert passing.returncode == 0 and " passed" in passing.stdout

@@ -59,6 +59,17 @@ def case_files(root=None, subdir=None):
     return sorted(path for path in Path(root).rglob("*.json") if path.name != "schema.json")
 
 
+def root_problem(root):
+    """Why `root` cannot be a folder of fixture files ('' if it can): it
+    does not exist, or it is not a folder."""
+    path = Path(root)
+    if not path.exists():
+        return f"{root}: no such folder"
+    if not path.is_dir():
+        return f"{root}: not a folder (give the folder that holds the *.json case files)"
+    return ""
+
+
 def cases_in(document, path):
     """[(location, case)]: a set file holds many cases, any other file one."""
     if isinstance(document, dict) and document.get("format") == SET_FORMAT:
@@ -256,7 +267,9 @@ def check_file(path, validator=None):
     try:
         document = load(path)
     except FixtureError as error:
-        return [CaseResult(path.stem, str(path), problems=[str(error)])]
+        # The result names the file already: the problem need not repeat it.
+        problem = str(error).removeprefix(f"{path}: ")
+        return [CaseResult(path.stem, str(path), problems=[problem])]
     problems = schema_errors(document, validator)
     if problems:
         return [CaseResult(path.stem, str(path), problems=[f"schema: {p}" for p in problems])]

@@ -1,7 +1,10 @@
-"""pytest plugin (entry point pytest11): `pytest --impl=MODULE` (or
---layer-api DIR, --command CMD) adds one test per fixture case, the same
-cases `cnn-oracle verify` runs, with ids that name the op and the case.
-Inactive unless one of those options is given."""
+"""pytest plugin (entry point pytest11, `cnn_oracle`): `pytest --impl=MODULE`
+(or --layer-api DIR, --command CMD) adds one test per fixture case and
+check, the same cases and checks `cnn-oracle verify --fresh 0` runs and
+counts, with ids that name the op, the file, the case and the check
+(oracle.conformance.plugin_cases). Inactive unless one of those options is
+given. Installed with pip, pytest loads it by itself; from a source tree
+that is not installed, `pytest -p oracle.conformance.pytest_plugin`."""
 
 from pathlib import Path
 

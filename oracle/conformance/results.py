@@ -3,6 +3,8 @@ failures (xfail file), and the verdict with its exit code. Renderers live
 in oracle.reports; this module decides what the run means."""
 
 import collections
+import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,6 +86,7 @@ class Report:
     command: str = ""  # the verify command line that reproduces this run, when known
     conventions: object = None  # the Conventions in force (oracle.conformance.conventions), once started
     ops: tuple = ()  # the ops the run was limited to (--op); empty: every op
+    grading: object = None  # the autograder formats' Grading (oracle.conformance.grading); None: defaults
 
     def count(self, status):
         return sum(1 for r in self.results if r.status == status)
@@ -189,3 +192,25 @@ class Report:
         for key, row in table.items():
             row["diagnosis"] = summarize(members[key]) if row["fail"] else []
         return [table[key] for key in sorted(table)]
+
+
+def report_from_json(data):
+    """A Report read back from its JSON rendering (oracle/reports/json_report.py):
+    what `cnn-oracle grade` scores a submission's run from."""
+    fields = {f.name for f in dataclasses.fields(CaseCheck)}
+    results = [
+        CaseCheck(
+            **{
+                k: (math.inf if v is None and k.startswith("worst_") else v)
+                for k, v in r.items()
+                if k in fields
+            }
+        )
+        for r in data["results"]
+    ]
+    report = Report(data["implementation"], data["dtype"], results, list(data["fixture_errors"]))
+    report.notes, report.seed, report.fresh = data["notes"], data["seed"], data["fresh"]
+    report.command = data["command"]
+    if data["exit_code"] == EXIT_UNUSABLE:
+        report.unavailable = data["verdict"].removeprefix("error: ")
+    return report

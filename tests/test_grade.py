@@ -1,0 +1,144 @@
+"""`cnn-oracle grade`: a folder of submissions (right, partly wrong,
+crashing at import, hanging, printing megabytes, cheating by lookup)
+grades to one gradebook row each, whatever a submission does."""
+
+import csv
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+OPS = ["--op", "relu", "--op", "sigmoid"]
+
+RIGHT = textwrap.dedent("""
+    import math
+
+    def relu_forward(x):
+        return [relu_forward(v) for v in x] if isinstance(x, list) else max(x, 0.0)
+
+    def relu_backward(x, dy):
+        if isinstance(x, list):
+            return [relu_backward(a, b) for a, b in zip(x, dy)]
+        return dy if x > 0 else 0.0
+
+    def sigmoid_forward(x):
+        if isinstance(x, list):
+            return [sigmoid_forward(v) for v in x]
+        return 1 / (1 + math.exp(-x)) if x >= 0 else math.exp(x) / (1 + math.exp(x))
+
+    def sigmoid_backward(x, dy):
+        if isinstance(x, list):
+            return [sigmoid_backward(a, b) for a, b in zip(x, dy)]
+        s = sigmoid_forward(x)
+        return dy * s * (1 - s)
+""")
+
+SUBMISSIONS = {
+    "right": RIGHT,
+    # the sigmoid derivative applied to the activated value
+    "partly_wrong": RIGHT.replace("s = sigmoid_forward(x)\n", "s = sigmoid_forward(sigmoid_forward(x))\n"),
+    "crashing": "raise RuntimeError('half-written file')\n" + RIGHT,
+    # hangs on the 3x3 case of relu's backward (the harness times it out and goes on)
+    "hanging": RIGHT.replace(
+        "    if isinstance(x, list):\n        return [relu_backward",
+        "    while len(x) == 3 and isinstance(x[0], list) and len(x[0]) == 3:\n        pass\n"
+        "    if isinstance(x, list):\n        return [relu_backward",
+    ),
+    "noisy": "import sys\nprint('x' * 3_000_000)\nsys.stderr.write('y' * 3_000_000)\n" + RIGHT,
+    # answers the shipped cases from the fixture files, and nothing else
+    "lookup": """
+        import glob, json, os
+        import oracle
+        ANSWERS = {}
+        root = os.path.join(os.path.dirname(os.path.dirname(oracle.__file__)), "fixtures")
+        for path in glob.glob(os.path.join(root, "**", "*.json"), recursive=True):
+            for case in json.load(open(path)).get("cases", []):
+                ANSWERS[(case["op"], json.dumps(case["inputs"].get("x")))] = case["expected"]
+
+        def relu_forward(x):
+            return ANSWERS[("relu", json.dumps(x))]["y"]
+
+        def relu_backward(x, dy):
+            return ANSWERS[("relu", json.dumps(x))]["dx"]
+    """,
+}
+
+
+def _grade(tmp_path, *args):
+    command = [sys.executable, "-m", "oracle.cli", "grade", str(tmp_path / "submissions"), *args]
+    return subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=1800)
+
+
+def _rows(path):
+    with open(path, newline="") as stream:
+        return {row["id"]: row for row in csv.DictReader(stream)}
+
+
+@pytest.fixture
+def folder(tmp_path):
+    submissions = tmp_path / "submissions"
+    submissions.mkdir()
+    for name, source in SUBMISSIONS.items():
+        if name == "partly_wrong":  # a folder holding impl.py
+            (submissions / name).mkdir()
+            (submissions / name / "impl.py").write_text(textwrap.dedent(source))
+        else:
+            (submissions / f"{name}.py").write_text(textwrap.dedent(source))
+    return tmp_path
+
+
+def test_every_submission_gets_a_row_whatever_it_does(folder):
+    done = _grade(folder, *OPS, "--fresh", "3", "--seed", "5", "--timeout", "3", "--jobs", "2")
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = _rows(folder / "grades" / "gradebook.csv")
+    assert set(rows) == set(SUBMISSIONS)
+    score = {name: float(row["score"]) for name, row in rows.items()}
+    full = float(rows["right"]["max_score"])
+    assert full > 0 and score["right"] == full and score["noisy"] == full
+    assert 0 < score["partly_wrong"] < full and float(rows["partly_wrong"]["sigmoid"]) < float(
+        rows["right"]["sigmoid"]
+    )
+    assert score["crashing"] == 0 and "cannot import" in rows["crashing"]["status"]
+    assert "RuntimeError: half-written file" in rows["crashing"]["status"]
+    assert 0 < score["hanging"] < full  # relu's backward times out per case; the rest is graded
+    hanging = json.loads((folder / "grades" / "hanging.report.json").read_text())
+    assert any("timed out after 3 s" in r["message"] for r in hanging["results"])
+    assert score["lookup"] < full  # the shipped cases pass, fresh ones cannot be looked up
+    assert all(row["seed"] == "5" for row in rows.values())
+
+
+def test_a_submission_over_its_budget_gets_a_zero_row_and_the_others_are_graded(folder):
+    stuck = folder / "submissions" / "stuck.py"
+    stuck.write_text("import time\nwhile True:\n    time.sleep(1)\n")
+    done = _grade(folder, *OPS, "--fresh", "0", "--budget", "5", "--jobs", "2")
+    rows = _rows(folder / "grades" / "gradebook.csv")
+    assert done.returncode == 1 and "stuck: not graded: exceeded the time budget of 5 s" in done.stdout
+    assert rows["stuck"]["score"] == "0" and rows["stuck"]["status"].startswith("not graded: exceeded")
+
+
+def test_a_rerun_skips_current_reports_and_shards_partition_the_submissions(folder):
+    first = _grade(folder, *OPS, "--fresh", "0")
+    assert first.returncode == 0
+    report = folder / "grades" / "right.report.json"
+    made = report.stat().st_mtime_ns
+    assert _grade(folder, *OPS, "--fresh", "0").returncode == 0
+    assert report.stat().st_mtime_ns == made  # current: not graded again
+    assert _grade(folder, *OPS, "--fresh", "0", "--force").returncode == 0
+    assert report.stat().st_mtime_ns != made
+    ids = []
+    for k in (1, 2, 3):
+        assert (
+            _grade(folder, *OPS, "--fresh", "0", "--shard", f"{k}/3", "--output", "sharded").returncode == 0
+        )
+        ids += list(_rows(folder / "sharded" / f"gradebook-{k}-of-3.csv"))
+    assert sorted(ids) == sorted(SUBMISSIONS)
+
+
+def test_bad_options_are_usage_errors(tmp_path):
+    (tmp_path / "submissions").mkdir()
+    done = _grade(tmp_path, "--shard", "4/3")
+    assert done.returncode == 2 and "--shard: K must be between 1 and N" in done.stderr
+    done = _grade(tmp_path, "--op", "conv3d")
+    assert done.returncode == 2 and "unknown operation 'conv3d'" in done.stderr
