@@ -182,3 +182,14 @@ def test_bugs_lists_the_catalogue_and_shows_one(tmp_path):
     assert unknown.returncode == 2 and "did you mean tanh-derivative-not-squared" in unknown.stderr
     elsewhere = cli("--show", "tanh-derivative-not-squared", "--op", "relu")
     assert elsewhere.returncode == 2 and "does not change relu" in elsewhere.stderr
+
+
+def test_a_factor_without_a_name_needs_more_than_one_or_two_numbers():
+    """Any one number is a multiple of another: 1.916x of a single value says nothing, 2x does."""
+    expected, judged = np.array([0.0, -0.7, 0.0]), np.ones(3, bool)
+    assert patterns.describe(1.916 * expected, expected, judged, (TIGHT, 0.0), {}) == []
+    assert patterns.describe(2 * expected, expected, judged, (TIGHT, 0.0), {})[0][0] == "scale"
+    many = np.array([0.5, -0.7, 1.25, 3.0])
+    assert (
+        "a constant 1.916x" in patterns.describe(1.916 * many, many, np.ones(4, bool), (TIGHT, 0.0), {})[0][1]
+    )

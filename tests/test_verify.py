@@ -10,6 +10,7 @@ import jsonschema
 import pytest
 from sources import write_module
 
+import reference
 from oracle import cli, reports
 from oracle.conformance import adapters, results, verify
 
@@ -224,3 +225,22 @@ def test_pytest_plugin_runs_one_test_per_case(tmp_path):
     assert "conv2d backward golden-conv2d-" in done.stdout
     passing = _pytest(tmp_path, "--impl=reference", "--oracle-op=relu")
     assert passing.returncode == 0 and " passed" in passing.stdout
+
+
+def _verify_in(cwd, *args):
+    command = [sys.executable, "-m", "oracle.cli", "verify", *args, "--fresh", "0"]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=600)
+
+
+def test_a_dotted_name_is_looked_up_in_the_working_directory_first(tmp_path):
+    (tmp_path / "mymodule.py").write_text("def relu_forward(x):\n    return [max(v, 0.0) for v in x]\n")
+    done = _verify_in(tmp_path, "mymodule", "--op", "relu")
+    assert "No module named" not in done.stdout + done.stderr
+    assert "implementation: mymodule" in done.stdout and "relu" in done.stdout
+
+
+def test_a_package_folder_named_like_a_path_is_a_module():
+    """`verify reference` in the repository root, which holds reference/."""
+    root = Path(reference.__file__).parent.parent
+    done = _verify_in(root, "reference", "--op", "rot180")
+    assert done.returncode == 0 and "no such Python file" not in done.stderr, done.stderr

@@ -11,14 +11,15 @@ import math
 import numpy as np
 
 EXACT = 1e-9  # how close a factor must be to a whole number (or its inverse) to be called that number
+FACTOR_EVIDENCE = 3  # nonzero expected values that a factor with no name must hold on
 HINTS = {2: "a missing 1/2?", 0.5: "a missing factor 2?", -1: "the sign flipped"}
 
 
 def describe(got, expected, judged, allowance, inputs):
     """[(kind, text)] of the patterns `got` shows against `expected`."""
     tolerance, bound = allowance
-    if got.shape != expected.shape:
-        return _shape(got, expected, judged, allowance)
+    if got.shape != expected.shape:  # the elementwise bound is the expected values' shape: its largest
+        return _shape(got, expected, judged, (tolerance, float(np.max(bound, initial=0.0))))
     finite = np.isfinite(expected) & judged
     if np.any(~np.isfinite(got) & finite):
         return [("overflow", "non-finite values where the expected values are finite: an overflow "
@@ -64,6 +65,8 @@ def _factor(got, expected, judged, tolerance, bound, inputs):
         return ("scale", f"exactly {whole}x the expected values: {_hint(whole, c, inputs)}")
     if abs(c * math.log(10) - 1) < 1e-6:
         return ("scale", f"{c:.4g}x the expected values, 1/ln(10): log10 where the natural log belongs?")
+    if np.count_nonzero(e) < FACTOR_EVIDENCE:
+        return None  # any one number is a multiple of another: a plain factor says nothing there
     return ("scale", f"a constant {c:.4g}x the expected values")
 
 

@@ -9,8 +9,8 @@ PARAMETERS = (("stride", 1, "the stride is mishandled"), ("padding", 0, "the pad
 
 def summarize(results):
     """[{id, text, cases, of}] for the results (CaseChecks) of one op and
-    check: the findings most of the diagnosed failures share (or the most
-    shared one), most cases first."""
+    check: the findings most of the diagnosed failures share, most cases
+    first."""
     failing = [r for r in results if r.status == "fail"]
     diagnosed = [r for r in failing if r.diagnosis is not None]
     counts, texts = collections.Counter(), {}
@@ -22,7 +22,7 @@ def summarize(results):
         {"id": id, "text": texts[id], "cases": n, "of": len(diagnosed)}
         for id, n in sorted(counts.items(), key=lambda item: (-item[1], list(texts).index(item[0])))
     ]
-    common = [f for f in found if 2 * f["cases"] > f["of"]] or found[:1]  # what most failures share
+    common = [f for f in found if 2 * f["cases"] > f["of"]]  # what most failures share
     return common + _parameter_patterns(results, failing)
 
 
