@@ -118,22 +118,27 @@ def test_a_submission_over_its_budget_gets_a_zero_row_and_the_others_are_graded(
     assert rows["stuck"]["score"] == "0" and rows["stuck"]["status"].startswith("not graded: exceeded")
 
 
-def test_a_rerun_skips_current_reports_and_shards_partition_the_submissions(folder):
-    first = _grade(folder, *OPS, "--fresh", "0")
-    assert first.returncode == 0
-    report = folder / "grades" / "right.report.json"
+def test_a_rerun_skips_current_reports_and_shards_partition_the_submissions(tmp_path):
+    (tmp_path / "submissions").mkdir()
+    for name in ("right", "crashing", "noisy"):
+        (tmp_path / "submissions" / f"{name}.py").write_text(SUBMISSIONS[name])
+    quick = ("--op", "relu", "--fresh", "0")
+    assert _grade(tmp_path, *quick).returncode == 0
+    report = tmp_path / "grades" / "right.report.json"
     made = report.stat().st_mtime_ns
-    assert _grade(folder, *OPS, "--fresh", "0").returncode == 0
+    assert _grade(tmp_path, *quick).returncode == 0
     assert report.stat().st_mtime_ns == made  # current: not graded again
-    assert _grade(folder, *OPS, "--fresh", "0", "--force").returncode == 0
-    assert report.stat().st_mtime_ns != made
+    (tmp_path / "submissions" / "right.py").write_text(SUBMISSIONS["right"] + "\n# changed\n")
+    assert _grade(tmp_path, *quick).returncode == 0
+    changed = report.stat().st_mtime_ns
+    assert changed != made  # the submission changed: graded again
+    assert _grade(tmp_path, *quick, "--force").returncode == 0
+    assert report.stat().st_mtime_ns != changed
     ids = []
     for k in (1, 2, 3):
-        assert (
-            _grade(folder, *OPS, "--fresh", "0", "--shard", f"{k}/3", "--output", "sharded").returncode == 0
-        )
-        ids += list(_rows(folder / "sharded" / f"gradebook-{k}-of-3.csv"))
-    assert sorted(ids) == sorted(SUBMISSIONS)
+        assert _grade(tmp_path, *quick, "--shard", f"{k}/3", "--output", "sharded").returncode == 0
+        ids += list(_rows(tmp_path / "sharded" / f"gradebook-{k}-of-3.csv"))
+    assert sorted(ids) == ["crashing", "noisy", "right"]
 
 
 def test_bad_options_are_usage_errors(tmp_path):
