@@ -126,18 +126,13 @@ def render(tmp_path, *args):
     """`cnn-oracle verify ARGS --format html --output FILE` in a subprocess;
     the exit code and the page's path."""
     output = tmp_path / "report.html"
-    command = [
-        sys.executable,
-        "-m",
-        "oracle.cli",
-        "verify",
-        *args,
-        "--format",
-        "html",
-        "--output",
-        str(output),
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    verify = [sys.executable, "-m", "oracle.cli", "verify"]
+    done = subprocess.run(
+        [*verify, *args, "--format", "html", "--output", str(output)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert "Traceback" not in done.stderr + done.stdout, done.stderr[-3000:]
     return done.returncode, output
 
