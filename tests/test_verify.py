@@ -213,20 +213,6 @@ def test_verify_command_exit_codes_and_output_file(tmp_path, capsys):
     assert "name one implementation" in capsys.readouterr().err
 
 
-def _pytest(cwd, *args):
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args]
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=300)
-
-
-def test_pytest_plugin_runs_one_test_per_case(tmp_path):
-    done = _pytest(tmp_path, f"--impl={write_module(tmp_path, BROKEN_CONV)}", "--oracle-op=conv2d", "-n", "2")
-    assert done.returncode == 1, done.stdout[-2000:]
-    assert "conv2d::golden/conv2d.json::golden-conv2d-" in done.stdout
-    assert "conv2d backward golden-conv2d-" in done.stdout
-    passing = _pytest(tmp_path, "--impl=reference", "--oracle-op=relu")
-    assert passing.returncode == 0 and " passed" in passing.stdout
-
-
 def _verify_in(cwd, *args):
     command = [sys.executable, "-m", "oracle.cli", "verify", *args, "--fresh", "0"]
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=600)
