@@ -1,6 +1,7 @@
 """Side-by-side timings: the NumPy engine against torch (CPU, float64), the
-full-Jacobian finite-difference check against torch.autograd.gradcheck, and
-the throughput of the pure-Python reference.
+finite-difference gradient checks against torch.autograd.gradcheck, and
+the throughput of the pure-Python reference, and an epoch of training on
+the NumPy and torch engines of `cnn-oracle parity`.
 
 Every comparison runs both sides in one process, alternating in blocks of
 calls, and keeps the best time of each: the least disturbed by the rest of
@@ -11,6 +12,7 @@ to their targets; nothing here passes or fails on speed (`run` returns 0
 whenever the measurements could be taken).
 """
 
+import functools
 import itertools
 import math
 import os
@@ -27,6 +29,7 @@ from oracle import engines, registry
 from oracle.checks import finite_diff
 from oracle.conformance import adapters, verify
 from oracle.engines import numpy_ops
+from oracle.training import lockstep, network
 
 # (N, C, H, W) x (D, C, kh, kw): a first layer on MNIST-sized images, and a
 # deeper one with several channels.
@@ -34,10 +37,12 @@ CONV_SIZES = (((64, 1, 28, 28), (5, 1, 3, 3)), ((32, 8, 32, 32), (16, 8, 3, 3)))
 QUICK_CONV_SIZES = (((4, 1, 8, 8), (2, 1, 3, 3)), ((2, 2, 8, 8), (3, 2, 3, 3)))
 CONV_TARGET = 1.2  # numpy time / torch time
 
-# One case of conv2d, (C, H, W) x (D, C, kh, kw), tied biases.
-GRADCHECK_SIZE = ((1, 28, 28), (5, 1, 3, 3))
-QUICK_GRADCHECK_SIZE = ((1, 6, 6), (2, 1, 3, 3))
-GRADCHECK_TARGET = 0.1  # our time / gradcheck's time
+# Cases of conv2d, (C, H, W) x (D, C, kh, kw), tied biases: a first layer on
+# MNIST-sized images (the one the target is for), and a layer with several channels.
+GRADCHECK_SIZES = (((1, 28, 28), (5, 1, 3, 3)), ((3, 24, 24), (4, 3, 3, 3)))
+QUICK_GRADCHECK_SIZES = (((1, 6, 6), (2, 1, 3, 3)), ((2, 5, 5), (2, 2, 3, 3)))
+GRADCHECK_TARGET = 0.05  # finite_diff.check_full time / gradcheck's time, on the first case
+DIRECTIONAL_CALLS = 10  # timed calls of each directional check per call of a full one (ms, not s)
 
 # `verify` of the reference through each front door: the function-module
 # worker, a streaming --command program, and the same program one process
@@ -63,7 +68,7 @@ def add_arguments(parser):
         type=int,
         metavar="N",
         help="timed calls of each side of every measurement (default: 200 for the conv layer, 3 for "
-        "the gradient checks, about 1 s of calls for the reference)",
+        "the gradient checks, about 1 s of calls for the reference, 5 epochs of training parity)",
     )
     parser.add_argument("--quick", action="store_true", help="tiny sizes and few rounds (a smoke test)")
     parser.add_argument(
@@ -103,12 +108,13 @@ def measure(repeat=None, quick=False, threads=None):
             for x_shape, k_shape in (QUICK_CONV_SIZES if quick else CONV_SIZES)
         ],
         "gradcheck": _time_gradient_checks(
-            *(QUICK_GRADCHECK_SIZE if quick else GRADCHECK_SIZE), rounds["gradcheck"], torch
+            QUICK_GRADCHECK_SIZES if quick else GRADCHECK_SIZES, rounds["gradcheck"], torch
         ),
         "reference": _reference_throughput(
             *(QUICK_REFERENCE_SIZE if quick else REFERENCE_SIZE), repeat, quick
         ),
         "verify": _time_verify(rounds["verify"], quick),
+        "parity": _time_parity_epochs(repeat, quick, torch),
     }
     return results
 
@@ -228,7 +234,7 @@ def _time_conv_layer(x_shape, k_shape, rounds, torch):
     return result
 
 
-# ---- (b) the full-Jacobian gradient check of conv2d ----
+# ---- (b) the gradient checks of conv2d ----
 
 
 def _conv2d_case(x_shape, k_shape, rng):
@@ -250,37 +256,81 @@ def _max_difference(numeric, analytic):
     return max(float(np.max(np.abs(n - a))) for n, a in zip(numeric, analytic))
 
 
-def _time_gradient_checks(x_shape, k_shape, rounds, torch):
+def _time_gradient_checks(sizes, rounds, torch):
+    """{"full": a row per size, "directional": a row per size}."""
+    return {
+        "full": [
+            _time_full_check(x_shape, k_shape, rounds, torch, GRADCHECK_TARGET if number == 0 else None)
+            for number, (x_shape, k_shape) in enumerate(sizes)
+        ],
+        "directional": [
+            _time_directional_check(x_shape, k_shape, rounds * DIRECTIONAL_CALLS, torch)
+            for x_shape, k_shape in sizes
+        ],
+    }
+
+
+def _time_full_check(x_shape, k_shape, rounds, torch, target):
+    """The Jacobians alone, check_full (the Jacobians, then comparing them) and
+    gradcheck(fast_mode=False), alternating."""
     spec = registry.get("conv2d")
     inputs, params = _conv2d_case(x_shape, k_shape, np.random.default_rng(0))
-    checks = {"ours": lambda: _our_jacobians(spec, inputs, params)}
+    checks = {
+        "jacobians": lambda: _our_jacobians(spec, inputs, params),
+        "check_full": lambda: finite_diff.check_full(spec, inputs, params),
+    }
     if torch is not None:
         function, tensors = _torch_conv2d(torch, inputs)
         checks["gradcheck"] = lambda: torch.autograd.gradcheck(function, tensors, fast_mode=False)
     best, outcomes = _best_times(checks, rounds)
-    # check_full adds the comparison of the two Jacobians to their computation.
-    check_full_s, _ = _best_times(
-        {"check_full": lambda: finite_diff.check_full(spec, inputs, params)}, rounds
-    )
-    numeric, analytic = outcomes["ours"]
+    numeric, analytic = outcomes["jacobians"]
     result = {
         "x": x_shape,
         "kernels": k_shape,
         "elements": sum(np.size(value) for value in inputs.values()),
         "outputs": k_shape[0] * (x_shape[1] - k_shape[2] + 1) * (x_shape[2] - k_shape[3] + 1),
-        "ours_s": best["ours"],
-        "check_full_s": check_full_s["check_full"],
+        "jacobians_s": best["jacobians"],
+        "check_full_s": best["check_full"],
+        "ours_passed": all(check.ok for check in outcomes["check_full"]),
         "ours_max_difference": _max_difference(
             [numeric[name] for name in spec.gradients], [analytic[name] for name in spec.gradients]
         ),
         "gradcheck_s": best.get("gradcheck"),
         "gradcheck_passed": None,
         "gradcheck_max_difference": None,
-        "ratio": None,
+        "ratio": None,  # check_full / gradcheck
+        "jacobians_ratio": None,
+        "target": target,
     }
     if torch is not None:
         result["gradcheck_passed"] = bool(outcomes["gradcheck"])
         result["gradcheck_max_difference"] = _gradcheck_max_difference(torch, function, tensors)
+        result["ratio"] = result["check_full_s"] / result["gradcheck_s"]
+        result["jacobians_ratio"] = result["jacobians_s"] / result["gradcheck_s"]
+    return result
+
+
+def _time_directional_check(x_shape, k_shape, rounds, torch):
+    """check_directional (its default directions) and gradcheck(fast_mode=True), alternating."""
+    spec = registry.get("conv2d")
+    inputs, params = _conv2d_case(x_shape, k_shape, np.random.default_rng(0))
+    checks = {"ours": lambda: finite_diff.check_directional(spec, inputs, params)}
+    if torch is not None:
+        function, tensors = _torch_conv2d(torch, inputs)
+        checks["gradcheck"] = lambda: torch.autograd.gradcheck(function, tensors, fast_mode=True)
+    best, outcomes = _best_times(checks, rounds)
+    result = {
+        "x": x_shape,
+        "kernels": k_shape,
+        "directions": outcomes["ours"][0].comparison.checked,  # one derivative per direction
+        "ours_s": best["ours"],
+        "ours_passed": all(check.ok for check in outcomes["ours"]),
+        "gradcheck_s": best.get("gradcheck"),
+        "gradcheck_passed": None,
+        "ratio": None,
+    }
+    if torch is not None:
+        result["gradcheck_passed"] = bool(outcomes["gradcheck"])
         result["ratio"] = result["ours_s"] / result["gradcheck_s"]
     return result
 
@@ -391,6 +441,43 @@ def _more_rounds(rounds, elapsed, wanted):
     return rounds < 3 or elapsed < REFERENCE_SECONDS
 
 
+# ---- (e) training parity: an epoch of each document's network on each engine ----
+
+PARITY_NETWORKS = ("001", "002", "003", "004a", "004b")
+PARITY_TARGET = 1.0  # numpy epoch time / torch epoch time, on PARITY_TARGETED
+PARITY_TARGETED = ("001", "004b")
+PARITY_ROUNDS, QUICK_PARITY_ROUNDS = 5, 1  # timed epochs of each engine
+QUICK_PARITY_STEPS = 2  # --quick: the first steps of each epoch only
+
+
+def _time_parity_epochs(repeat, quick, torch):
+    """Best wall time of one epoch of each network on the NumPy and on the
+    torch engine, each training alone through lockstep.train (what
+    `cnn-oracle parity` runs, less the comparison after every step and the
+    accuracy after every epoch); the engines alternate epoch by epoch."""
+    rounds = repeat if repeat is not None else (QUICK_PARITY_ROUNDS if quick else PARITY_ROUNDS)
+    steps = QUICK_PARITY_STEPS if quick else None
+    rows = []
+    for name in PARITY_NETWORKS:
+        spec, split = network.build(name, epochs=1)
+        epochs = {
+            engine: functools.partial(lockstep.train, spec, split, (engine,), max_steps=steps, evaluate=False)
+            for engine in (("numpy", "torch") if torch is not None else ("numpy",))
+        }
+        best, runs = _best_times(epochs, rounds)
+        row = {
+            "network": name,
+            "steps": runs["numpy"].steps,
+            "batch_size": spec.batch_size,
+            "numpy_s": best["numpy"],
+            "torch_s": best.get("torch"),
+            "target": PARITY_TARGET if name in PARITY_TARGETED else None,
+        }
+        row["ratio"] = row["numpy_s"] / row["torch_s"] if torch is not None else None
+        rows.append(row)
+    return rows
+
+
 # ---- the report ----
 
 
@@ -421,6 +508,7 @@ def report(results):
     lines += _gradcheck_lines(results["gradcheck"])
     lines += _reference_lines(results["reference"])
     lines += _verify_lines(results["verify"])
+    lines += _parity_lines(results["parity"], results["quick"])
     return lines
 
 
@@ -449,28 +537,58 @@ def _rate(multiply_adds, seconds, unit, prefix):
     return f"{multiply_adds / seconds / unit:.2f} {prefix} multiply-adds/s"
 
 
-def _gradcheck_lines(row):
-    size = f"x {_shape(row['x'])}, kernels {_shape(row['kernels'])}, tied biases"
+def _passed(passed):
+    return "passed" if passed else "FAILED"
+
+
+def _gradcheck_lines(rows):
     lines = [
         "",
-        f"(b) full-Jacobian gradient check of conv2d, {size}: {row['outputs']} outputs x "
-        f"{row['elements']} input elements, the same float64 values on both sides, central "
-        "differences with step 1e-6",
-        f"  ours (numeric + analytic Jacobians): {row['ours_s']:.4f} s, "
+        "(b) gradient checks of conv2d, tied biases: finite_diff against torch.autograd.gradcheck, the same "
+        "float64 values on both sides, central differences with step 1e-6",
+    ]
+    for row in rows["full"]:
+        lines += _full_check_lines(row)
+    for row in rows["directional"]:
+        lines += _directional_check_lines(row)
+    return lines
+
+
+def _full_check_lines(row):
+    lines = [
+        f"  full Jacobian, x {_shape(row['x'])}, kernels {_shape(row['kernels'])}: {row['outputs']} outputs "
+        f"x {row['elements']} input elements",
+        f"    ours, numeric + analytic Jacobians: {row['jacobians_s']:.4f} s, "
         f"max |numeric - analytic| {row['ours_max_difference']:.3g}",
-        f"  ours, finite_diff.check_full (adds comparing them): {row['check_full_s']:.4f} s",
+        f"    ours, finite_diff.check_full (the Jacobians, then comparing them): {row['check_full_s']:.4f} s "
+        f"({_passed(row['ours_passed'])})",
     ]
     if row["gradcheck_s"] is None:
-        return lines + ["  torch.autograd.gradcheck skipped"]
+        return lines + ["    torch.autograd.gradcheck skipped"]
     difference = row["gradcheck_max_difference"]
     difference_text = (
         f"{difference:.3g}" if difference is not None else "n/a (torch no longer exposes its Jacobians)"
     )
+    target = f" (target <= {row['target']})" if row["target"] is not None else ""
     return lines + [
-        f"  torch.autograd.gradcheck(fast_mode=False): {row['gradcheck_s']:.4f} s "
-        f"({'passed' if row['gradcheck_passed'] else 'FAILED'}), max |numeric - analytic| {difference_text}",
-        f"  ratio ours/gradcheck {row['ratio']:.3f} (target <= {GRADCHECK_TARGET}); "
-        f"check_full/gradcheck {row['check_full_s'] / row['gradcheck_s']:.3f}",
+        f"    torch.autograd.gradcheck(fast_mode=False): {row['gradcheck_s']:.4f} s "
+        f"({_passed(row['gradcheck_passed'])}), max |numeric - analytic| {difference_text}",
+        f"    ratio check_full/gradcheck {row['ratio']:.3f}{target}; the Jacobians alone "
+        f"{row['jacobians_ratio']:.3f}",
+    ]
+
+
+def _directional_check_lines(row):
+    ours = (
+        f"  directional, x {_shape(row['x'])}, kernels {_shape(row['kernels'])}: "
+        f"finite_diff.check_directional ({row['directions']} random directions per input) "
+        f"{_ms(row['ours_s'])} ({_passed(row['ours_passed'])})"
+    )
+    if row["gradcheck_s"] is None:
+        return [f"{ours}; torch.autograd.gradcheck skipped"]
+    return [
+        f"{ours}, torch.autograd.gradcheck(fast_mode=True) {_ms(row['gradcheck_s'])} "
+        f"({_passed(row['gradcheck_passed'])}), ratio check_directional/gradcheck {row['ratio']:.2f}"
     ]
 
 
@@ -497,3 +615,22 @@ def _verify_lines(row):
         f"per case (timed on {', '.join(row['one_shot_ops'])}), about {row['one_shot_estimate_s']:.1f} s "
         f"for all {row['cases']} cases",
     ]
+
+
+def _parity_lines(rows, quick):
+    scope = f"the first {QUICK_PARITY_STEPS} steps of an epoch" if quick else "one epoch"
+    lines = [
+        "",
+        f"(e) training parity, {scope} of each document's network on each engine alone (lockstep.train "
+        "as `cnn-oracle parity` runs it, less the comparison after every step and the accuracy after "
+        "every epoch), float64, embedded data; the engines alternate epoch by epoch",
+    ]
+    for row in rows:
+        steps = f"{row['steps']} step{'' if row['steps'] == 1 else 's'} of {row['batch_size']}"
+        head = f"  {row['network']} ({steps}): numpy {_ms(row['numpy_s'])}"
+        if row["torch_s"] is None:
+            lines.append(f"{head}; torch skipped")
+            continue
+        target = f" (target <= {row['target']})" if row["target"] is not None else ""
+        lines.append(f"{head}, torch {_ms(row['torch_s'])}, ratio (numpy/torch) {row['ratio']:.2f}{target}")
+    return lines

@@ -25,15 +25,20 @@ def test_quick_bench_prints_every_ratio(capsys):
     conv = [line for line in lines if "ratio numpy/torch" in line]
     assert len(conv) == len(bench.QUICK_CONV_SIZES)
     assert all(f"(target <= {bench.CONV_TARGET})" in line for line in conv)
-    assert any(
-        "ratio ours/gradcheck" in line and f"(target <= {bench.GRADCHECK_TARGET})" in line for line in lines
-    )
-    assert sum("max |numeric - analytic|" in line for line in lines) == 2  # ours and gradcheck's
+    full = [line for line in lines if "ratio check_full/gradcheck" in line]
+    assert len(full) == len(bench.QUICK_GRADCHECK_SIZES)
+    assert f"(target <= {bench.GRADCHECK_TARGET})" in full[0]  # the first case only
+    # ours and gradcheck's, for each case
+    assert sum("max |numeric - analytic|" in line for line in lines) == 2 * len(bench.QUICK_GRADCHECK_SIZES)
+    directional = [line for line in lines if "ratio check_directional/gradcheck" in line]
+    assert len(directional) == len(bench.QUICK_GRADCHECK_SIZES)
+    assert all(line.count("(passed)") == 2 for line in directional)
     assert any("M multiply-adds/s" in line for line in lines)
     assert any(
         "ratio streaming/module" in line and f"(target <= {bench.VERIFY_TARGET})" in line for line in lines
     )
     assert any("one process per case" in line and "ms per case" in line for line in lines)
+    assert sum("ratio (numpy/torch)" in line for line in lines) == len(bench.PARITY_NETWORKS)
 
 
 def test_bench_without_torch_skips_its_parts(monkeypatch, capsys):
@@ -41,7 +46,7 @@ def test_bench_without_torch_skips_its_parts(monkeypatch, capsys):
     status, captured = _run(["--quick"], capsys)
     assert status == 0
     assert "torch parts skipped: torch is not installed (test)" in captured.out
-    assert "ratio numpy/torch" not in captured.out and "ratio ours/gradcheck" not in captured.out
+    assert "ratio numpy/torch" not in captured.out and "/gradcheck" not in captured.out
     assert "torch skipped" in captured.out and "gradcheck skipped" in captured.out
     assert "M multiply-adds/s" in captured.out
 
@@ -52,10 +57,39 @@ def test_measurements_are_returned_as_a_dict():
     assert results["verify"]["module_s"] > 0 and results["verify"]["one_shot_per_case_s"] > 0
     assert len(results["conv"]) == len(bench.QUICK_CONV_SIZES)
     assert all(row["numpy_s"] > 0 for row in results["conv"])
-    assert results["gradcheck"]["ours_max_difference"] < 1e-6
+    full, directional = results["gradcheck"]["full"], results["gradcheck"]["directional"]
+    assert len(full) == len(directional) == len(bench.QUICK_GRADCHECK_SIZES)
+    assert all(row["ours_passed"] and row["ours_max_difference"] < 1e-6 for row in full)
+    assert all(row["ours_passed"] and row["ours_s"] > 0 for row in directional)
     assert results["reference"]["multiply_adds_per_s"] > 0
+    assert [row["network"] for row in results["parity"]] == list(bench.PARITY_NETWORKS)
 
 
 def test_bad_repeat_is_refused(capsys):
     status, captured = _run(["--repeat", "0"], capsys)
     assert status == 2 and "--repeat" in captured.err
+
+
+def test_quick_parity_section_times_both_engines_on_every_network():
+    ok, reason = engines.torch_available()
+    if not ok:
+        pytest.skip(reason)
+    rows = bench._time_parity_epochs(repeat=1, quick=True, torch=bench._load_torch(None))
+    assert [row["network"] for row in rows] == list(bench.PARITY_NETWORKS)
+    assert all(0 < row["steps"] <= bench.QUICK_PARITY_STEPS for row in rows)
+    assert all(row["numpy_s"] > 0 and row["torch_s"] > 0 for row in rows)
+    assert all(row["ratio"] == pytest.approx(row["numpy_s"] / row["torch_s"]) for row in rows)
+    lines = bench._parity_lines(rows, quick=True)
+    assert lines[1].startswith(f"(e) training parity, the first {bench.QUICK_PARITY_STEPS} steps of an epoch")
+    ratios = [line for line in lines if "ratio (numpy/torch)" in line]
+    assert [line.split()[0] for line in ratios] == list(bench.PARITY_NETWORKS)
+    targeted = [line.split()[0] for line in ratios if f"(target <= {bench.PARITY_TARGET})" in line]
+    assert targeted == list(bench.PARITY_TARGETED) == ["001", "004b"]
+
+
+def test_parity_section_without_torch_times_numpy_alone():
+    rows = bench._time_parity_epochs(repeat=1, quick=True, torch=None)
+    assert all(row["numpy_s"] > 0 and row["torch_s"] is None and row["ratio"] is None for row in rows)
+    lines = bench._parity_lines(rows, quick=False)
+    assert lines[1].startswith("(e) training parity, one epoch")
+    assert sum(line.endswith("; torch skipped") for line in lines) == len(bench.PARITY_NETWORKS)

@@ -3,15 +3,34 @@ torch engines in lockstep, parameters compared after every step."""
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 from oracle import cli, engines
 from oracle.conformance import fixtures
-from oracle.engines import numpy_ops
+from oracle.engines import numpy_ops, torch_ops
 from oracle.training import lockstep, network
 
 TORCH, TORCH_REASON = engines.torch_available()
 ALL_ENGINES = ("reference", "numpy", "torch") if TORCH else ("reference", "numpy")
 PREFIX = {"001": 2, "002": 6, "002-leaky": 6, "003": 1, "004a": 3, "004a-lr1": 3, "004b": 1}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread_per_engine():
+    """The trainings here run one small op at a time, in a worker per core
+    (-n): a thread pool in each worker (torch's, OpenBLAS's) only contends
+    with the other workers, each op's barrier waiting for a thread another
+    process holds (on a busy machine, torch's per-sample epochs took 50x longer)."""
+    torch = torch_ops.load() if TORCH else None
+    threads = torch.get_num_threads() if torch else None
+    with threadpool_limits(1):
+        if torch:
+            torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            if torch:
+                torch.set_num_threads(threads)
 
 
 @pytest.mark.parametrize("name", network.NAMES)
@@ -54,6 +73,16 @@ def test_one_sgd_step_of_network_003_reproduces_the_documents_gradients():
     assert np.allclose(gradient(2, "bias"), [-0.1392205, 0.14493595], atol=5e-8)
 
 
+def test_the_numpy_engine_computes_each_forward_output_once_a_step(monkeypatch):
+    calls = []
+    original = numpy_ops.dense_forward
+    monkeypatch.setattr(numpy_ops, "dense_forward", lambda *args: calls.append(1) or original(*args))
+    spec, split = network.build("003")
+    engine = lockstep.make_engine("numpy", spec, spec.initial_parameters())
+    engine.step(split.x_train, spec.targets(split.y_train))
+    assert len(calls) == 2  # one per dense layer: the backward pass reuses the forward's outputs
+
+
 def test_a_wrong_gradient_is_reported_at_its_first_step_layer_and_element(monkeypatch):
     original = numpy_ops.sigmoid_backward
     monkeypatch.setattr(numpy_ops, "sigmoid_backward", lambda x, dy: 1.001 * original(x, dy))
@@ -70,12 +99,14 @@ def test_a_wrong_gradient_is_reported_at_its_first_step_layer_and_element(monkey
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize(
     "name, epochs, floor",
-    [("001", 20, 0.93), ("002", 20, 0.88), ("004a-lr1", 20, 0.89), ("004b", 5, 0.8)],
+    [("001", 7, 0.93), ("002", 10, 0.88), ("004a-lr1", 20, 0.89), ("004b", 5, 0.8)],
 )
 def test_accuracy_on_the_embedded_data(name, epochs, floor, seed):
-    """Margins a correct implementation meets on every seed tested: measured
-    on seeds 0-3, the lowest test accuracies were 001 0.958, 002 0.915,
-    004a-lr1 0.915, 004b (5 epochs of 12 steps) 0.839."""
+    """Margins a correct implementation meets on every seed tested, in runs
+    shorter than the documents' where that reaches as much: the lowest test
+    accuracies measured were, on seeds 0-9, 001 0.958 (the same after 6, 7,
+    8 or 20 epochs), 004a-lr1 0.915, 004b (5 epochs of 12 steps) 0.839; on
+    seeds 0-3, 002 0.935 (0.915 after 20 epochs)."""
     spec, split = network.build(name, epochs=epochs, seed=seed)
     run = lockstep.train(spec, split, ("numpy",))
     assert run.test_accuracy["numpy"] >= floor

@@ -56,3 +56,26 @@ def test_agreement_tiers_are_never_looser_than_torch_assert_close_defaults():
     for dtype, tier in AGREEMENT.items():
         floor = TORCH_ASSERT_CLOSE_DEFAULTS[dtype]
         assert tier.abs <= floor.abs and tier.rel <= floor.rel, dtype
+
+
+def _summary(result):
+    return result.checked, result.failed, result.index, result.max_abs, result.max_rel, result.max_ratio
+
+
+def test_big_arrays_are_judged_as_nested_lists_are():
+    """Float arrays that pass are compared a block at a time (Jacobians of
+    millions of elements); nested lists the whole-array way: the same numbers,
+    for a transposed array too, and the same worst element once one fails."""
+    rng = np.random.default_rng(0)
+    expected = rng.standard_normal((300, 400))
+    expected[rng.random(expected.shape) < 0.3] = 0.0  # 0 / 0: no relative error
+    got = expected + 1e-9 * rng.standard_normal(expected.shape) * (rng.random(expected.shape) < 0.5)
+    tolerance, bound = Tolerance(abs=1e-8, rel=1e-6), np.abs(rng.standard_normal(400)) * 1e-9
+    for g, e, b in ((got, expected, bound), (got.T, expected.T, bound[:, None]), (got, expected, 0.0)):
+        result = compare(g, e, tolerance, b)
+        assert result.ok and _summary(result) == _summary(compare(g.tolist(), e.tolist(), tolerance, b))
+    got[123, 45] += 1e-3
+    result = compare(got, expected, tolerance, bound)
+    assert result.index == (123, 45) and _summary(result) == _summary(
+        compare(got.tolist(), expected.tolist(), tolerance, bound)
+    )

@@ -4,21 +4,28 @@ engine (NumPy by default; the reference works too, looping per sample).
 Full Jacobian: the numeric J (outputs x elements of one input) comes from
 central differences of every element, the 2P perturbed copies of a
 per-sample input stacked as batches (a shared parameter, which has no batch
-axis, is perturbed one element per call). The analytic J comes from batched
-backward passes whose upstream gradients are the rows of the identity
-(one-hot dy per sample), with per-sample parameter gradients. Both go
-through the engine in chunks of rows (see _CHUNK_ELEMENTS), the unchanged
-inputs of a chunk being one broadcast copy.
+axis, is perturbed one element per call); it is filled a column at a time,
+and returned as the transpose of that array (compare walks it in memory
+order). The analytic J comes from batched backward passes whose upstream
+gradients are the rows of the identity (one-hot dy per sample), with
+per-sample parameter gradients. Both go through the engine in chunks of
+rows (see _CHUNK_ELEMENTS), the unchanged inputs of a chunk being one
+broadcast copy. Every row of both is the engine's own output, none inferred
+from another (say, by assuming the op linear): a wrong forward or backward
+shows wherever it is wrong.
 
 Directional (for large inputs, like torch.autograd.gradcheck's fast mode):
 for random unit directions u (input) and v (output), compare
-v . (f(x + h u) - f(x - h u)) / 2h with u . J^T v from one backward pass.
+v . (f(x + h u) - f(x - h u)) / 2h with u . J^T v, the directions of an
+input going through the engine as one batch, and one batched backward
+(one dy per v) serving every input.
 
 The scalar differentiated is the op's `forward` output (contracted with
 dy when the op has one); sample inputs keep away from kinks (see
 oracle.samples), so a central difference never straddles one.
 """
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,21 +114,41 @@ def _perturbed(base, elements, step):
     return values
 
 
-def _perturbed_outputs(spec, inputs, params, name, elements, step, engine):
-    """Forward outputs, one flattened row per row of _perturbed."""
+def _outputs_at(spec, inputs, params, name, values, engine):
+    """Forward outputs with inputs[name] replaced by each row of `values`,
+    one flattened row each: one batch for a per-sample input; a shared
+    parameter, which has no batch axis, takes one call per row."""
     base = inputs[name]
-    moved = _perturbed(base, elements, step)
     if name in spec.batch_inputs:
-        batch = _repeat(spec, inputs, len(moved))
-        batch[name] = moved.reshape((-1,) + base.shape)
-        return _forward(spec, batch, params, True, engine).reshape(len(moved), -1)
-    # A shared parameter has no batch axis: one call per perturbed copy.
+        batch = _repeat(spec, inputs, len(values))
+        batch[name] = values.reshape((-1,) + base.shape)
+        return _forward(spec, batch, params, True, engine).reshape(len(values), -1)
     return np.stack(
         [
             _forward(spec, {**inputs, name: row.reshape(base.shape)}, params, False, engine).ravel()
-            for row in moved
+            for row in values
         ]
     )
+
+
+def _gradient_rows(spec, inputs, params, upstream, engine):
+    """{name: (count, input size)}: the gradient of every differentiable input
+    for each of the `count` upstream gradients dy stacked in `upstream`. One
+    batched backward, with per-sample gradients of the shared parameters,
+    where the op takes a batch; else one backward per dy."""
+    if spec.batch_inputs:
+        batch = _repeat(spec, inputs, len(upstream), skip=("dy",))
+        batch["dy"] = upstream
+        outputs = engines.run(spec, engine, batch, params, batched=True, per_sample=True)
+        return {
+            name: np.asarray(outputs[grad]).reshape(len(upstream), -1)
+            for name, grad in spec.gradients.items()
+        }
+    outputs = [engines.run(spec, engine, {**inputs, "dy": dy}, params) for dy in upstream]
+    return {
+        name: np.array([np.asarray(out[grad]).ravel() for out in outputs])
+        for name, grad in spec.gradients.items()
+    }
 
 
 def _one_hot_chunks(chunks, size):
@@ -139,16 +166,20 @@ def _one_hot_chunks(chunks, size):
 
 def numeric_jacobian(spec, inputs, params, name, step=FINITE_DIFFERENCE_STEP, engine="numpy"):
     """Central-difference Jacobian of the forward output w.r.t. inputs[name],
-    shape (output size, input size)."""
+    shape (output size, input size): the transpose of an array filled a
+    column (one element's perturbations) at a time."""
     inputs = _forward_inputs(spec, _arrays(inputs))
     size = inputs[name].size
     outputs = _forward(spec, inputs, params, False, engine).size
-    transposed = np.empty((size, outputs))  # filled a chunk of elements at a time
+    base = inputs[name].ravel()
+    # The steps taken: x + step and x - step are rounded, so they are not 2 * step apart.
+    taken = (base + step) - (base - step)
+    transposed = np.empty((size, outputs))
     for elements in _chunks(size, 2 * max(size, outputs)):  # two rows (+step, -step) per element
-        values = _perturbed_outputs(spec, inputs, params, name, elements, step, engine)
+        values = _outputs_at(spec, inputs, params, name, _perturbed(inputs[name], elements, step), engine)
         count = elements.stop - elements.start
-        np.subtract(values[:count], values[count:], out=transposed[elements])
-    transposed /= 2.0 * step
+        columns = np.subtract(values[:count], values[count:], out=transposed[elements])
+        columns /= taken[elements, None]  # while they are in cache
     if name in spec.batch_mean:
         transposed /= len(inputs["x"])
     return transposed.T
@@ -161,26 +192,15 @@ def analytic_jacobian(spec, inputs, params, engine="numpy"):
     if spec.forward == "loss":  # a scalar per case: the gradient is the one row
         outputs = engines.run(spec, engine, inputs, params)
         return {name: np.asarray(outputs[grad]).reshape(1, -1) for name, grad in spec.gradients.items()}
-    out_shape = _forward(spec, inputs, params, False, engine).shape
-    rows = int(np.prod(out_shape))
-    if not spec.batch_inputs:
-        jacobian = {name: [] for name in spec.gradients}
-        for row in np.eye(rows):
-            outputs = engines.run(spec, engine, {**inputs, "dy": row.reshape(out_shape)}, params)
-            for name, grad in spec.gradients.items():
-                jacobian[name].append(np.asarray(outputs[grad]).ravel())
-        return {name: np.array(rows_) for name, rows_ in jacobian.items()}
-    # One batched backward per chunk of one-hot upstream gradients, with
-    # per-sample gradients of the shared parameters.
+    forward_inputs = _forward_inputs(spec, inputs)
+    out_shape = _forward(spec, forward_inputs, params, False, engine).shape
+    rows = math.prod(out_shape)
     jacobian = {name: np.empty((rows, inputs[name].size)) for name in spec.gradients}
     largest = max(rows, *(inputs[name].size for name in spec.gradients))
     for chunk, one_hot in _one_hot_chunks(_chunks(rows, largest), rows):
-        count = chunk.stop - chunk.start
-        batch = _repeat(spec, inputs, count, skip=("dy",))
-        batch["dy"] = one_hot.reshape((count,) + out_shape)
-        outputs = engines.run(spec, engine, batch, params, batched=True, per_sample=True)
-        for name, grad in spec.gradients.items():
-            jacobian[name][chunk] = np.asarray(outputs[grad]).reshape(count, -1)
+        gradients = _gradient_rows(spec, forward_inputs, params, one_hot.reshape((-1,) + out_shape), engine)
+        for name, block in gradients.items():
+            jacobian[name][chunk] = block
     return jacobian
 
 
@@ -205,33 +225,31 @@ def check_directional(
 ):
     """GradientCheck of v . J u for random unit directions, per input."""
     rng = np.random.default_rng(seed)
-    inputs = _arrays(inputs)
-    forward_inputs = _forward_inputs(spec, inputs)
-    out_shape = _forward(spec, forward_inputs, params, False, engine).shape
+    inputs = _forward_inputs(spec, _arrays(inputs))
+    out_shape = _forward(spec, inputs, params, False, engine).shape
+    step = FINITE_DIFFERENCE_STEP
+    if spec.forward == "loss":  # a scalar: no upstream gradient, the same gradient for every u
+        v = np.ones((directions, 1))
+        outputs = engines.run(spec, engine, inputs, params)
+        gradients = {name: np.asarray(outputs[grad]).reshape(1, -1) for name, grad in spec.gradients.items()}
+    else:
+        v = rng.standard_normal((directions,) + out_shape)
+        gradients = _gradient_rows(spec, inputs, params, v, engine)
+        v = v.reshape(directions, -1)
+    distance = kink_distance(spec, inputs, params)
     checks = []
     for name in spec.gradients:
-        base = inputs[name]
-        numeric, analytic = [], []
-        for _ in range(directions):
-            u = rng.standard_normal(base.shape)
-            u /= np.linalg.norm(u)
-            v = rng.standard_normal(out_shape)
-            upstream = {} if spec.forward == "loss" else {"dy": v}
-            plus = _forward(
-                spec, {**forward_inputs, name: base + FINITE_DIFFERENCE_STEP * u}, params, False, engine
-            )
-            minus = _forward(
-                spec, {**forward_inputs, name: base - FINITE_DIFFERENCE_STEP * u}, params, False, engine
-            )
-            weight = 1.0 if spec.forward == "loss" else v
-            derivative = np.sum(weight * (plus - minus)) / (2.0 * FINITE_DIFFERENCE_STEP)
-            if name in spec.batch_mean:
-                derivative /= len(inputs["x"])
-            numeric.append(derivative)
-            grads = engines.run(spec, engine, {**forward_inputs, **upstream}, params)
-            analytic.append(float(np.sum(np.asarray(grads[spec.gradients[name]]) * u)))
-        comparison = compare(analytic, numeric, tolerance)
+        base = inputs[name].reshape(1, -1)
+        u = rng.standard_normal((directions, base.size))
+        u /= np.linalg.norm(u, axis=1, keepdims=True)
+        values = _outputs_at(
+            spec, inputs, params, name, np.concatenate([base + step * u, base - step * u]), engine
+        )
+        numeric = np.sum(v * (values[:directions] - values[directions:]), axis=1) / (2.0 * step)
+        if name in spec.batch_mean:
+            numeric /= len(inputs["x"])
+        analytic = np.sum(gradients[name] * u, axis=1)
         checks.append(
-            GradientCheck(spec.name, name, "directional", comparison, kink_distance(spec, inputs, params))
+            GradientCheck(spec.name, name, "directional", compare(analytic, numeric, tolerance), distance)
         )
     return checks

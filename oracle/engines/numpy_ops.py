@@ -9,12 +9,16 @@ sliding_window_view and the sums are tensordot/einsum (BLAS); the conv
 layer loops only over its kernel offsets (see "convolutional layer").
 """
 
+import contextlib
 import itertools
 import math
+import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import numpy as np
+import threadpoolctl
 from numpy.lib.stride_tricks import sliding_window_view
 
 from reference.activations import LEAKY_RELU_SLOPE
@@ -71,8 +75,8 @@ def convolve2d(x, k, mode="valid", stride=1):
 
 # ---- convolutional layer ----
 #
-# Both passes are a few BLAS products over the whole batch (im2col). The input
-# is copied once into zero-padded planes, channel-major (C, N, Hp, Wp); the
+# Both passes are a few BLAS products over a part of the batch (im2col). The
+# input is copied once into zero-padded planes, channel-major (C, N, Hp, Wp); the
 # columns matrix stacks, for each kernel offset (i, j), the inputs that offset
 # meets at every output (a strided view of the planes). The input gradient
 # scatter-adds each offset's share of dx, K^T dy, back at that offset. With
@@ -80,12 +84,19 @@ def convolve2d(x, k, mode="valid", stride=1):
 # where there is no output), so that each scatter-add is one contiguous block:
 # the planes are one flat buffer, and offset (i, j) is that buffer shifted by
 # i * Wp + j.
+#
+# The batch is cut into parts when the work is large enough, and the caller's
+# thread and helper threads take the parts in turn, BLAS held to one thread, as
+# torch runs its conv: the copies and scatter-adds around the products are half
+# the work, and BLAS would run them on one core. A helper that starts late
+# delays nothing: the caller takes the parts left. Each part keeps its own work
+# arrays (_Scratch) from call to call, whichever thread takes it.
 
 
-class _Scratch(threading.local):
-    """Work arrays kept between calls, one set of a few per thread: a fresh
-    array costs a page fault per 4 KiB on first touch, which on a VM is slower
-    than the copy that fills it. Arrays over LIMIT bytes are allocated per call."""
+class _Scratch:
+    """Work arrays kept between calls: a fresh array costs a page fault per
+    4 KiB on first touch, which on a VM is slower than the copy that fills it.
+    Arrays over LIMIT bytes are allocated per call."""
 
     LIMIT = 32 << 20
 
@@ -121,7 +132,89 @@ class _Scratch(threading.local):
         return array
 
 
-_scratch = _Scratch()
+class _Parts:
+    """Runs function(samples, scratch) over the batch of one layer call: in
+    parts, taken in turn by the caller's thread and helper threads, when there
+    is work enough for two, else whole on the caller's thread. One call at a
+    time: each uses every CPU, and part k's scratch is its own."""
+
+    PART_WORK = 1 << 22  # least multiply-adds in a part: some 0.5 ms on a core, against waking a thread
+    BLAS_WORK = 1 << 18  # from here BLAS may start threads in a product (OpenBLAS: M * N * K > 2^18)
+    CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.scratch = []  # scratch[k]: part k's work arrays
+        self.helpers = None  # the threads that take parts alongside the caller's
+        self.blas = None  # threadpoolctl's controls of the BLAS libraries loaded
+
+    def run(self, function, g):
+        """[function(samples, scratch) for each part of the batch]."""
+        work = g.multiply_adds
+        count = max(1, min(self.CPUS, g.batch, work // self.PART_WORK))
+        with self.lock, self._one_blas_thread() if work >= self.BLAS_WORK else contextlib.nullcontext():
+            self.scratch += [_Scratch() for _ in range(count - len(self.scratch))]
+            if count == 1:
+                return [function(slice(0, g.batch), self.scratch[0])]
+            return self._in_parts(function, g.batch, count)
+
+    def _in_parts(self, function, batch, count):
+        bounds = [batch * k // count for k in range(count + 1)]
+        parts = [slice(start, stop) for start, stop in zip(bounds, bounds[1:])]
+        results, finished = [None] * count, threading.Semaphore(0)
+        claims = iter(range(count))  # next() on it is atomic (the GIL)
+
+        def take():
+            for k in claims:
+                try:
+                    results[k] = function(parts[k], self.scratch[k])
+                except BaseException as error:  # raised in the caller's thread below
+                    results[k] = _Failed(error)
+                finally:
+                    finished.release()
+
+        if self.helpers is None:
+            self.helpers = ThreadPoolExecutor(self.CPUS - 1, thread_name_prefix="numpy_ops-conv")
+        for _ in range(count - 1):
+            self.helpers.submit(take)
+        take()  # a helper that starts late finds fewer parts left, or none
+        for _ in range(count):
+            finished.acquire()
+        for result in results:
+            if isinstance(result, _Failed):
+                raise result.error
+        return results
+
+    @contextlib.contextmanager
+    def _one_blas_thread(self):
+        """BLAS on the calling thread only: the parts are the parallelism, and
+        BLAS's own threads, waiting hot between products, would take CPU time
+        from them on a busy machine."""
+        if self.blas is None:
+            self.blas = threadpoolctl.ThreadpoolController().select(user_api="blas").lib_controllers
+        held = [(library, library.num_threads) for library in self.blas]
+        try:
+            for library, _ in held:
+                library.set_num_threads(1)
+            yield
+        finally:
+            for library, threads in held:
+                library.set_num_threads(threads)
+            threadpoolctl.OpenBLASController.clear_controlling_thread()  # let other threads set it
+
+    def forget_helpers(self):
+        """In a forked child: the helper threads did not follow."""
+        self.lock, self.helpers = threading.Lock(), None
+
+
+@dataclass(frozen=True)
+class _Failed:
+    error: BaseException
+
+
+_parts = _Parts()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_parts.forget_helpers)
 
 
 @dataclass(frozen=True)
@@ -169,6 +262,16 @@ class _Geometry:
         """Padded planes plus room for the last shifted block."""
         return self.planes_size + (self.k_rows - 1) * self.padded[1] + self.k_cols - 1
 
+    @property
+    def multiply_adds(self):
+        """Of one pass of the layer (forward, or dx, or dK)."""
+        return self.batch * self.depth * self.channels * self.k_rows * self.k_cols * math.prod(self.out)
+
+    def part(self, samples):
+        """The geometry of a slice of the batch."""
+        count = samples.stop - samples.start
+        return self if count == self.batch else replace(self, batch=count)
+
 
 def _planes(buffer, g):
     """(C, N, Hp, Wp) view of a flat padded buffer."""
@@ -204,27 +307,25 @@ def _same_bits(a, b):
     return np.array_equal(a[:1, :1], b[:1, :1]) and np.array_equal(a, b)
 
 
-def _columns(x, g):
+def _columns(x, g, scratch):
     """(kh * kw * C + 1, N * Ho * Wo) matrix: row (i, j, c) holds channel c under
     kernel offset (i, j) at every output; the last row is ones (the bias).
     Backward reuses the matrix forward built for the same x, checked bit for bit."""
     x = x.astype(g.dtype, copy=False)
-    if _scratch.columns is not None:
-        held_geometry, held_padded, held_columns = _scratch.columns
+    if scratch.columns is not None:
+        held_geometry, held_padded, held_columns = scratch.columns
         if held_geometry == g and _same_bits(_interior(held_padded, g), x.transpose(1, 0, 2, 3)):
             return held_columns
-    _scratch.columns = None
-    padded = _scratch.framed("padded", (g.buffer_size,), g.dtype, g)
+    scratch.columns = None
+    padded = scratch.framed("padded", (g.buffer_size,), g.dtype, g)
     _interior(padded, g)[...] = x.transpose(1, 0, 2, 3)
-    columns = _scratch.array(
-        "columns", (len(g.offsets) * g.channels + 1, g.batch * math.prod(g.out)), g.dtype
-    )
+    columns = scratch.array("columns", (len(g.offsets) * g.channels + 1, g.batch * math.prod(g.out)), g.dtype)
     by_offset = columns[:-1].reshape((len(g.offsets), g.channels, g.batch) + g.out)
     for block, window in zip(by_offset, _offset_views(padded, g)):
         block[...] = window
     columns[-1] = 1
     if columns.nbytes <= _Scratch.LIMIT:
-        _scratch.columns = (g, padded, columns)
+        scratch.columns = (g, padded, columns)
     return columns
 
 
@@ -254,10 +355,15 @@ def conv2d_forward(x, kernels, biases, stride=1, padding=0):
     weights = np.concatenate([_kernel_matrix(kernels), bias_column[:, None]], axis=1)
     y = np.empty((g.batch, g.depth) + g.out, g.dtype)
     by_sample = y.reshape(g.batch, g.depth, -1)
-    if _one_image(x):
-        by_sample[...] = weights @ _columns(x[:1], replace(g, batch=1))
-    else:
-        np.matmul(weights, _by_sample(_columns(x, g), g), out=by_sample)
+
+    def forward(samples, scratch):
+        part, h = x[samples], g.part(samples)
+        if _one_image(part):
+            by_sample[samples] = weights @ _columns(part[:1], replace(h, batch=1), scratch)
+        else:
+            np.matmul(weights, _by_sample(_columns(part, h, scratch), h), out=by_sample[samples])
+
+    _parts.run(forward, g)
     if not tied:
         y += biases
     return y
@@ -268,16 +374,16 @@ def conv2d_backward(x, kernels, dy, stride=1, padding=0, bias="untied", per_samp
     the batch axis instead of being summed over it."""
     x, kernels, dy = np.asarray(x), np.asarray(kernels), np.asarray(dy)
     g = _Geometry.of(x, kernels, stride, padding, np.result_type(x, kernels, dy))
-    # Per sample, columns @ dy^T: (kh * kw * C + 1, D), the ones row summing dy.
-    if _one_image(x):  # a single product: (N * D, Ho * Wo) @ (Ho * Wo, rows)
-        columns = _columns(x[:1], replace(g, batch=1))
-        by_sample = (
-            (dy.reshape(-1, columns.shape[1]) @ columns.T).reshape(g.batch, g.depth, -1).transpose(0, 2, 1)
-        )
-    else:
-        upstream = dy.reshape(g.batch, g.depth, -1).transpose(0, 2, 1)
-        by_sample = np.matmul(_by_sample(_columns(x, g), g), upstream)
-    gradients = by_sample if per_sample else by_sample.sum(axis=0)
+    dx = np.empty(x.shape, g.dtype)
+
+    def backward(samples, scratch):
+        h = g.part(samples)
+        dx[samples] = _input_gradient(kernels, dy[samples], h, scratch)
+        products = _parameter_products(x[samples], dy[samples], h, scratch)
+        return products if per_sample else products.sum(axis=0)
+
+    pieces = _parts.run(backward, g)
+    gradients = np.concatenate(pieces) if per_sample else sum(pieces[1:], pieces[0])
     by_offset = gradients[..., :-1, :].reshape(
         gradients.shape[:-2] + (g.k_rows, g.k_cols, g.channels, g.depth)
     )
@@ -286,22 +392,32 @@ def conv2d_backward(x, kernels, dy, stride=1, padding=0, bias="untied", per_samp
         dbiases = gradients[..., -1, :].copy()
     else:
         dbiases = dy.sum(axis=() if per_sample else (0,))
-    return _input_gradient(kernels, dy, g), dkernels, dbiases
+    return dx, dkernels, dbiases
 
 
-def _input_gradient(kernels, dy, g):
-    """Each kernel offset's share of dx (K^T dy), scatter-added at that offset."""
+def _parameter_products(x, dy, g, scratch):
+    """Per sample, columns @ dy^T: (N, kh * kw * C + 1, D), the ones row summing dy."""
+    if _one_image(x):  # a single product: (N * D, Ho * Wo) @ (Ho * Wo, rows)
+        columns = _columns(x[:1], replace(g, batch=1), scratch)
+        return (dy.reshape(-1, columns.shape[1]) @ columns.T).reshape(g.batch, g.depth, -1).transpose(0, 2, 1)
+    upstream = dy.reshape(g.batch, g.depth, -1).transpose(0, 2, 1)
+    return np.matmul(_by_sample(_columns(x, g, scratch), g), upstream)
+
+
+def _input_gradient(kernels, dy, g, scratch):
+    """Each kernel offset's share of dx (K^T dy), scatter-added at that offset:
+    (N, C, H, W), a view of scratch memory."""
     grid = g.scatter_grid
     rows, cols = g.out
-    dy_grid = _scratch.framed("dy_grid", (g.depth, g.batch) + grid, g.dtype, g)
+    dy_grid = scratch.framed("dy_grid", (g.depth, g.batch) + grid, g.dtype, g)
     dy_grid[:, :, :rows, :cols] = dy.transpose(1, 0, 2, 3)
     positions = g.batch * math.prod(grid)
-    shares = _scratch.array("shares", (len(g.offsets) * g.channels, positions), g.dtype)
+    shares = scratch.array("shares", (len(g.offsets) * g.channels, positions), g.dtype)
     np.matmul(_kernel_matrix(kernels).T, dy_grid.reshape(g.depth, positions), out=shares)
-    dx = _scratch.zeros("dx", (g.buffer_size,), g.dtype)
+    dx = scratch.zeros("dx", (g.buffer_size,), g.dtype)
     for share, window in zip(shares.reshape(len(g.offsets), -1), _offset_views(dx, g, g.stride == 1)):
         window += share.reshape(window.shape)
-    return _interior(dx, g).transpose(1, 0, 2, 3).copy()
+    return _interior(dx, g).transpose(1, 0, 2, 3)
 
 
 # ---- reshape and dense ----

@@ -10,12 +10,13 @@ The loss of a step is the mean of the per-sample losses of its batch.
 """
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from oracle import engines, registry
-from oracle.engines import torch_ops
+from oracle.engines import numpy_ops, torch_ops
 from oracle.training import network
 
 PARITY_REL = 1e-10
@@ -27,24 +28,70 @@ PARITY_REL = 1e-10
 TWIN_FACTOR = 100.0
 
 
+class _ForwardOnce:
+    """oracle.engines.numpy_ops as the registry's adapters see it, except that
+    a *_forward function called again on the very same arguments returns its
+    first result: run with dy, an adapter recomputes the layer's forward
+    output, which the engine's forward pass has just computed from the same
+    arrays. Held until clear() (at each forward pass)."""
+
+    def __init__(self):
+        self.held = {}  # (function name, argument ids) -> (arguments, result)
+
+    def clear(self):
+        self.held.clear()
+
+    def __getattr__(self, name):
+        if not name.endswith("_forward"):
+            return getattr(numpy_ops, name)  # at each call, as the adapters look it up
+
+        def forward(*args, **kwargs):
+            key = (name, *map(id, args), *kwargs, *map(id, kwargs.values()))
+            if key not in self.held:
+                # The arguments are held with the result: no other object can take their ids.
+                self.held[key] = ((args, kwargs), getattr(numpy_ops, name)(*args, **kwargs))
+            return self.held[key][1]
+
+        setattr(self, name, forward)  # found directly from now on
+        return forward
+
+
 class LayerwiseEngine:
     """The reference or NumPy engine: forward op by op, backward op by op
     (each layer's dx is the next one down's dy), updates by the registry's
-    sgd/rmsprop ops."""
+    sgd/rmsprop ops. The NumPy engine computes each layer's forward output
+    once a step (_ForwardOnce)."""
 
     def __init__(self, spec, parameters, engine="numpy", dtype=np.float64):
         self.spec, self.engine, self.dtype = spec, engine, dtype
         self.parameters = [{k: np.array(v, dtype=dtype) for k, v in layer.items()} for layer in parameters]
         self.caches = [{k: np.zeros_like(v) for k, v in layer.items()} for layer in self.parameters]
-        self.update = registry.get(spec.optimizer)
+        self.ops = [registry.get(layer.op) for layer in spec.layers]
+        # Checked and completed once, not at each of the thousands of calls of a training.
+        for op, layer in zip(self.ops, spec.layers):
+            op.check_call(dict.fromkeys(("x", "dy", *layer.init)), layer.params)
+        self.params = [op.with_defaults(layer.params) for op, layer in zip(self.ops, spec.layers)]
+        self.update_params = {"learning_rate": spec.learning_rate, **spec.optimizer_params}
+        self.forward_once = _ForwardOnce() if engine == "numpy" else None
+        self.run_layers = [self._runner(op, self.forward_once) for op in self.ops]
+        self.run_loss = self._runner(registry.get(spec.loss))
+        self.run_update = self._runner(registry.get(spec.optimizer))
 
-    def _run(self, op, inputs, params):
-        return engines.run(registry.get(op), self.engine, inputs, params, batched=True, dtype=self.dtype)
+    def _runner(self, op, backend=numpy_ops):
+        """run(inputs, params) of one op on this engine. NumPy: the registry's
+        adapter over backend, called directly on arrays already in dtype
+        (engines.run would check and convert every argument again, at each of
+        the thousands of calls of a training)."""
+        if self.engine == "numpy":
+            return op.for_backend(backend)
+        return functools.partial(engines.run, op, self.engine, batched=True, dtype=self.dtype)
 
     def forward(self, x):
+        if self.forward_once is not None:
+            self.forward_once.clear()
         activations = [np.asarray(x, dtype=self.dtype)]
-        for layer, parameters in zip(self.spec.layers, self.parameters):
-            activations.append(self._run(layer.op, {"x": activations[-1], **parameters}, layer.params)["y"])
+        for run, params, parameters in zip(self.run_layers, self.params, self.parameters):
+            activations.append(run({"x": activations[-1], **parameters}, params)["y"])
         return activations
 
     def predict(self, x):
@@ -53,23 +100,23 @@ class LayerwiseEngine:
     def step(self, x, y_true):
         """One update on a batch; returns the batch's mean loss."""
         activations = self.forward(x)
-        loss = self._run(self.spec.loss, {"y_true": y_true, "y_pred": activations[-1]}, {})
+        y_true = np.asarray(y_true, dtype=self.dtype)
+        loss = self.run_loss({"y_true": y_true, "y_pred": activations[-1]}, {})
         dy = loss["dy_pred"] / len(x)
         for index in reversed(range(len(self.spec.layers))):
-            layer, parameters = self.spec.layers[index], self.parameters[index]
-            spec = registry.get(layer.op)
-            out = self._run(layer.op, {"x": activations[index], **parameters, "dy": dy}, layer.params)
+            parameters = self.parameters[index]
+            inputs = {"x": activations[index], **parameters, "dy": dy}
+            out = self.run_layers[index](inputs, self.params[index])
             for name in parameters:
-                self._apply(index, name, out[spec.gradients[name]])
+                self._apply(index, name, out[self.ops[index].gradients[name]])
             dy = out["dx"]
         return float(np.mean(loss["loss"]))
 
     def _apply(self, index, name, grad):
         inputs = {"param": self.parameters[index][name], "grad": grad}
-        params = {"learning_rate": self.spec.learning_rate, **self.spec.optimizer_params}
         if self.spec.optimizer == "rmsprop":
             inputs["cache"] = self.caches[index][name]
-        out = engines.run(self.update, self.engine, inputs, params, dtype=self.dtype)
+        out = self.run_update(inputs, self.update_params)
         self.parameters[index][name] = np.asarray(out["param"], dtype=self.dtype)
         if "cache" in out:
             self.caches[index][name] = np.asarray(out["cache"], dtype=self.dtype)
@@ -286,11 +333,13 @@ def train(
     run = ParityRun(spec, len(plan), {name: EngineHistory() for name in trainers}, {})
     baseline_name, epoch_start = engine_names[0], 0
     for step, (epoch, indices) in enumerate(plan):
+        x, y_true = split.x_train[indices], targets[indices]
+        x.flags.writeable = y_true.flags.writeable = False  # one batch for every engine: read only
         for name, trainer in trainers.items():
-            run.histories[name].losses.append(trainer.step(split.x_train[indices], targets[indices]))
+            run.histories[name].losses.append(trainer.step(x, y_true))
         twin_drift = None
         if shadow is not None:
-            shadow.step(split.x_train[indices], targets[indices])
+            shadow.step(x, y_true)
             twin_drift = _largest_divergence(
                 trainers[baseline_name].parameter_arrays(), shadow.parameter_arrays()
             )[0]
