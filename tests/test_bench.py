@@ -25,6 +25,8 @@ def test_quick_bench_prints_every_ratio(capsys):
     conv = [line for line in lines if "ratio numpy/torch" in line]
     assert len(conv) == len(bench.QUICK_CONV_SIZES)
     assert all(f"(target <= {bench.CONV_TARGET})" in line for line in conv)
+    assert all(line.count("% of dgemm") == 2 for line in conv)  # numpy's and torch's rates
+    assert any(f"({bench.QUICK_DGEMM_SIZE}x{bench.QUICK_DGEMM_SIZE} product: " in line for line in lines)
     full = [line for line in lines if "ratio check_full/gradcheck" in line]
     assert len(full) == len(bench.QUICK_GRADCHECK_SIZES)
     assert f"(target <= {bench.GRADCHECK_TARGET})" in full[0]  # the first case only
@@ -53,7 +55,10 @@ def test_bench_without_torch_skips_its_parts(monkeypatch, capsys):
 
 def test_measurements_are_returned_as_a_dict():
     results = bench.measure(repeat=1, quick=True)
-    assert {"machine", "conv", "gradcheck", "reference", "verify"} <= set(results)
+    assert {"machine", "dgemm", "conv", "gradcheck", "reference", "verify"} <= set(results)
+    assert results["dgemm"]["size"] == bench.QUICK_DGEMM_SIZE and results["dgemm"]["rate"] > 0
+    rate = f"product: {results['dgemm']['rate'] / 1e9:.2f} G multiply-adds/s)"
+    assert any(rate in line for line in bench.report(results))
     assert results["verify"]["module_s"] > 0 and results["verify"]["one_shot_per_case_s"] > 0
     assert len(results["conv"]) == len(bench.QUICK_CONV_SIZES)
     assert all(row["numpy_s"] > 0 for row in results["conv"])

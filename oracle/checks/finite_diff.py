@@ -8,9 +8,10 @@ axis, is perturbed one element per call); it is filled a column at a time,
 and returned as the transpose of that array (compare walks it in memory
 order). The analytic J comes from batched backward passes whose upstream
 gradients are the rows of the identity (one-hot dy per sample), with
-per-sample parameter gradients. Both go through the engine in chunks of
-rows (see _CHUNK_ELEMENTS), the unchanged inputs of a chunk being one
-broadcast copy. Every row of both is the engine's own output, none inferred
+per-sample parameter gradients, filled in the same memory order. Both go
+through the engine in chunks of rows (see _CHUNK_ELEMENTS), the unchanged
+inputs of a chunk being one broadcast copy, a thread per CPU taking the
+chunks in turn. Every row of both is the engine's own output, none inferred
 from another (say, by assuming the op linear): a wrong forward or backward
 shows wherever it is wrong.
 
@@ -25,7 +26,12 @@ dy when the op has one); sample inputs keep away from kinks (see
 oracle.samples), so a central difference never straddles one.
 """
 
+import contextlib
+import functools
 import math
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -151,38 +157,107 @@ def _gradient_rows(spec, inputs, params, upstream, engine):
     }
 
 
-def _one_hot_chunks(chunks, size):
-    """(chunk, those rows of the size x size identity) for each chunk (a slice).
-    One buffer serves every chunk, its ones cleared after use: the identity
-    is never built. Use each block before asking for the next."""
-    hot = np.zeros((max((chunk.stop - chunk.start for chunk in chunks), default=0), size))
-    for chunk in chunks:
+class _IdentityRows(threading.local):
+    """Rows of the size x size identity, in a buffer of the calling thread's
+    whose ones are cleared after use: the identity is never built."""
+
+    buffer = None
+
+    @contextlib.contextmanager
+    def rows(self, chunk, size):
         count = chunk.stop - chunk.start
+        if self.buffer is None or self.buffer.shape[1] != size or len(self.buffer) < count:
+            self.buffer = np.zeros((count, size))
         diagonal = (np.arange(count), np.arange(chunk.start, chunk.stop))
-        hot[diagonal] = 1.0
-        yield chunk, hot[:count]
-        hot[diagonal] = 0.0
+        self.buffer[diagonal] = 1.0
+        try:
+            yield self.buffer[:count]
+        finally:
+            self.buffer[diagonal] = 0.0
 
 
-def numeric_jacobian(spec, inputs, params, name, step=FINITE_DIFFERENCE_STEP, engine="numpy"):
-    """Central-difference Jacobian of the forward output w.r.t. inputs[name],
-    shape (output size, input size): the transpose of an array filled a
-    column (one element's perturbations) at a time."""
-    inputs = _forward_inputs(spec, _arrays(inputs))
+_identity = _IdentityRows()
+
+
+class _Threads:
+    """Runs a Jacobian's chunks, each one engine call that fills its own block,
+    a thread per CPU taking them in turn: the calls are independent, and the
+    NumPy engine runs a call made alongside another on its own thread."""
+
+    CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+    def __init__(self):
+        self.pool = None
+
+    def run(self, tasks):
+        """Calls every task; raises the first error of any."""
+        if self.CPUS == 1 or len(tasks) == 1:
+            for task in tasks:
+                task()
+            return
+        if self.pool is None:
+            self.pool = ThreadPoolExecutor(self.CPUS, thread_name_prefix="finite_diff")
+        for _ in self.pool.map(lambda task: task(), tasks):
+            pass
+
+    def forget(self):
+        """In a forked child: the pool's threads did not follow."""
+        self.pool = None
+
+
+_threads = _Threads()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_threads.forget)
+
+
+def _numeric_parts(spec, inputs, params, name, step, engine):
+    """(the numeric Jacobian w.r.t. inputs[name], not yet filled; the tasks
+    that fill it, one per chunk of elements). It is the transpose of an array
+    filled a column (one element's perturbations) at a time."""
     size = inputs[name].size
     outputs = _forward(spec, inputs, params, False, engine).size
     base = inputs[name].ravel()
     # The steps taken: x + step and x - step are rounded, so they are not 2 * step apart.
-    taken = (base + step) - (base - step)
+    divisor = (base + step) - (base - step)
+    if name in spec.batch_mean:
+        divisor *= len(inputs["x"])
     transposed = np.empty((size, outputs))
-    for elements in _chunks(size, 2 * max(size, outputs)):  # two rows (+step, -step) per element
+
+    def fill(elements):
         values = _outputs_at(spec, inputs, params, name, _perturbed(inputs[name], elements, step), engine)
         count = elements.stop - elements.start
         columns = np.subtract(values[:count], values[count:], out=transposed[elements])
-        columns /= taken[elements, None]  # while they are in cache
-    if name in spec.batch_mean:
-        transposed /= len(inputs["x"])
-    return transposed.T
+        columns /= divisor[elements, None]  # while they are in cache
+
+    chunks = _chunks(size, 2 * max(size, outputs))  # two rows (+step, -step) per element
+    return transposed.T, [functools.partial(fill, elements) for elements in chunks]
+
+
+def _analytic_parts(spec, inputs, params, engine):
+    """({name: the analytic Jacobian, not yet filled}, the tasks that fill
+    them, one batched backward per chunk of one-hot upstream gradients)."""
+    forward_inputs = _forward_inputs(spec, inputs)
+    out_shape = _forward(spec, forward_inputs, params, False, engine).shape
+    rows = math.prod(out_shape)
+    # Filled in the memory order of the numeric Jacobians (by columns): compare walks both in step.
+    jacobian = {name: np.empty((inputs[name].size, rows)).T for name in spec.gradients}
+
+    def fill(chunk):
+        with _identity.rows(chunk, rows) as one_hot:
+            upstream = one_hot.reshape((-1,) + out_shape)
+            for name, block in _gradient_rows(spec, forward_inputs, params, upstream, engine).items():
+                jacobian[name][chunk] = block
+
+    largest = max(rows, *(inputs[name].size for name in spec.gradients))
+    return jacobian, [functools.partial(fill, chunk) for chunk in _chunks(rows, largest)]
+
+
+def numeric_jacobian(spec, inputs, params, name, step=FINITE_DIFFERENCE_STEP, engine="numpy"):
+    """Central-difference Jacobian of the forward output w.r.t. inputs[name],
+    shape (output size, input size)."""
+    jacobian, tasks = _numeric_parts(spec, _forward_inputs(spec, _arrays(inputs)), params, name, step, engine)
+    _threads.run(tasks)
+    return jacobian
 
 
 def analytic_jacobian(spec, inputs, params, engine="numpy"):
@@ -192,30 +267,30 @@ def analytic_jacobian(spec, inputs, params, engine="numpy"):
     if spec.forward == "loss":  # a scalar per case: the gradient is the one row
         outputs = engines.run(spec, engine, inputs, params)
         return {name: np.asarray(outputs[grad]).reshape(1, -1) for name, grad in spec.gradients.items()}
-    forward_inputs = _forward_inputs(spec, inputs)
-    out_shape = _forward(spec, forward_inputs, params, False, engine).shape
-    rows = math.prod(out_shape)
-    jacobian = {name: np.empty((rows, inputs[name].size)) for name in spec.gradients}
-    largest = max(rows, *(inputs[name].size for name in spec.gradients))
-    for chunk, one_hot in _one_hot_chunks(_chunks(rows, largest), rows):
-        gradients = _gradient_rows(spec, forward_inputs, params, one_hot.reshape((-1,) + out_shape), engine)
-        for name, block in gradients.items():
-            jacobian[name][chunk] = block
+    jacobian, tasks = _analytic_parts(spec, inputs, params, engine)
+    _threads.run(tasks)
     return jacobian
 
 
 def check_full(spec, inputs, params, tolerance=FINITE_DIFFERENCE, engine="numpy"):
-    """GradientCheck of the full Jacobian for every differentiable input."""
-    analytic = analytic_jacobian(spec, inputs, params, engine)
+    """GradientCheck of the full Jacobian for every differentiable input: the
+    engine calls of every Jacobian, analytic and numeric, taken in turn by a
+    thread per CPU, then the comparisons."""
+    inputs = _arrays(inputs)
+    if spec.forward == "loss":
+        analytic, tasks = analytic_jacobian(spec, inputs, params, engine), []
+    else:
+        analytic, tasks = _analytic_parts(spec, inputs, params, engine)
+    numeric = {}
+    for name in spec.gradients:
+        numeric[name], more = _numeric_parts(
+            spec, _forward_inputs(spec, inputs), params, name, FINITE_DIFFERENCE_STEP, engine
+        )
+        tasks += more
+    _threads.run(tasks)
     distance = kink_distance(spec, inputs, params)
     return [
-        GradientCheck(
-            spec.name,
-            name,
-            "full",
-            compare(analytic[name], numeric_jacobian(spec, inputs, params, name, engine=engine), tolerance),
-            distance,
-        )
+        GradientCheck(spec.name, name, "full", compare(analytic[name], numeric[name], tolerance), distance)
         for name in spec.gradients
     ]
 

@@ -226,8 +226,7 @@ def _first_failure(report, row, origin):
     )
     lines = [f"first failure, case {first.case}: {first.message}"]
     lines += [
-        f"{finding['text']} ({finding['cases']} of {finding['of']} cases)"
-        for finding in row["diagnosis"]
+        f"{finding['text']} ({finding['cases']} of {finding['of']} cases)" for finding in row["diagnosis"]
     ]
     return "\n".join(lines)
 

@@ -135,28 +135,36 @@ class _Scratch:
 class _Parts:
     """Runs function(samples, scratch) over the batch of one layer call: in
     parts, taken in turn by the caller's thread and helper threads, when there
-    is work enough for two, else whole on the caller's thread. One call at a
-    time: each uses every CPU, and part k's scratch is its own."""
+    is work enough for two, else whole on the caller's thread. One call in
+    parts at a time: it uses every CPU, and part k's scratch is its own. A
+    call made while another thread's is in parts, or too small to cut, runs
+    whole in its thread's own scratch: callers that bring their own threads
+    (finite_diff does) each get a CPU."""
 
     PART_WORK = 1 << 22  # least multiply-adds in a part: some 0.5 ms on a core, against waking a thread
     BLAS_WORK = 1 << 18  # from here BLAS may start threads in a product (OpenBLAS: M * N * K > 2^18)
     CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
     def __init__(self):
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # held by the call in parts
         self.scratch = []  # scratch[k]: part k's work arrays
+        self.own = threading.local()  # .scratch: a thread's work arrays for calls run whole
         self.helpers = None  # the threads that take parts alongside the caller's
-        self.blas = None  # threadpoolctl's controls of the BLAS libraries loaded
 
     def run(self, function, g):
         """[function(samples, scratch) for each part of the batch]."""
         work = g.multiply_adds
         count = max(1, min(self.CPUS, g.batch, work // self.PART_WORK))
-        with self.lock, self._one_blas_thread() if work >= self.BLAS_WORK else contextlib.nullcontext():
-            self.scratch += [_Scratch() for _ in range(count - len(self.scratch))]
-            if count == 1:
-                return [function(slice(0, g.batch), self.scratch[0])]
-            return self._in_parts(function, g.batch, count)
+        with _blas.one_thread() if work >= self.BLAS_WORK else contextlib.nullcontext():
+            if count > 1 and self.lock.acquire(blocking=False):
+                try:
+                    self.scratch += [_Scratch() for _ in range(count - len(self.scratch))]
+                    return self._in_parts(function, g.batch, count)
+                finally:
+                    self.lock.release()
+            if not hasattr(self.own, "scratch"):
+                self.own.scratch = _Scratch()
+            return [function(slice(0, g.batch), self.own.scratch)]
 
     def _in_parts(self, function, batch, count):
         bounds = [batch * k // count for k in range(count + 1)]
@@ -185,26 +193,51 @@ class _Parts:
                 raise result.error
         return results
 
-    @contextlib.contextmanager
-    def _one_blas_thread(self):
-        """BLAS on the calling thread only: the parts are the parallelism, and
-        BLAS's own threads, waiting hot between products, would take CPU time
-        from them on a busy machine."""
-        if self.blas is None:
-            self.blas = threadpoolctl.ThreadpoolController().select(user_api="blas").lib_controllers
-        held = [(library, library.num_threads) for library in self.blas]
-        try:
-            for library, _ in held:
-                library.set_num_threads(1)
-            yield
-        finally:
-            for library, threads in held:
-                library.set_num_threads(threads)
-            threadpoolctl.OpenBLASController.clear_controlling_thread()  # let other threads set it
-
     def forget_helpers(self):
         """In a forked child: the helper threads did not follow."""
         self.lock, self.helpers = threading.Lock(), None
+
+
+class _BlasThreads:
+    """BLAS held to the calling thread while any layer call runs: the parts
+    (or the callers' own threads) are the parallelism, and BLAS's threads,
+    waiting hot between products, would take CPU time from them on a busy
+    machine. The BLAS setting is the process's: the first call in sets it,
+    the last one out restores it."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.inside = 0  # layer calls running
+        self.libraries = None  # threadpoolctl's controls of the BLAS libraries loaded
+        self.held = []  # (library, its threads before)
+
+    @contextlib.contextmanager
+    def one_thread(self):
+        with self.lock:
+            if not self.inside:
+                if self.libraries is None:
+                    blas = threadpoolctl.ThreadpoolController().select(user_api="blas")
+                    self.libraries = blas.lib_controllers
+                self.held = [(library, library.num_threads) for library in self.libraries]
+                self._set([(library, 1) for library, _ in self.held])
+            self.inside += 1
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.inside -= 1
+                if not self.inside:
+                    self._set(self.held)
+
+    @staticmethod
+    def _set(settings):
+        for library, threads in settings:
+            library.set_num_threads(threads)
+        threadpoolctl.OpenBLASController.clear_controlling_thread()  # let the next caller's thread set it
+
+    def forget(self):
+        """In a forked child: no call is running there."""
+        self.lock, self.inside = threading.Lock(), 0
 
 
 @dataclass(frozen=True)
@@ -212,9 +245,10 @@ class _Failed:
     error: BaseException
 
 
-_parts = _Parts()
+_parts, _blas = _Parts(), _BlasThreads()
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_parts.forget_helpers)
+    os.register_at_fork(after_in_child=_blas.forget)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,107 @@
+"""The NumPy conv layer cut into parts taken by several threads, called from
+several threads at once, and the finite-difference Jacobians filled by a
+thread per CPU: the same numbers as one thread computing it all."""
+
+import sys
+import threading
+
+import numpy as np
+import pytest
+import threadpoolctl
+
+from oracle import registry, samples
+from oracle.checks import finite_diff
+from oracle.engines import numpy_ops
+
+GEOMETRIES = [  # (x shape, kernels shape, stride, padding)
+    ((7, 3, 9, 9), (4, 3, 3, 3), 1, 0),
+    ((5, 2, 8, 7), (3, 2, 2, 3), 2, 1),
+    ((6, 1, 10, 10), (2, 1, 3, 3), 1, 2),
+]
+
+
+def _layer(x, kernels, biases, stride, padding, per_sample):
+    dy_shape = numpy_ops.conv2d_forward(x, kernels, biases, stride, padding).shape
+    dy = np.random.default_rng(1).standard_normal(dy_shape)
+    bias = numpy_ops.bias_mode(biases)
+    y = numpy_ops.conv2d_forward(x, kernels, biases, stride, padding)
+    return (y, *numpy_ops.conv2d_backward(x, kernels, dy, stride, padding, bias, per_sample))
+
+
+def _inputs(x_shape, k_shape, tied, stride=1, padding=0, seed=0):
+    rng = np.random.default_rng(seed)
+    x, kernels = rng.standard_normal(x_shape), rng.standard_normal(k_shape)
+    y_shape = numpy_ops.conv2d_forward(x, kernels, np.zeros(k_shape[0]), stride, padding).shape
+    biases = rng.standard_normal(k_shape[0] if tied else y_shape[1:])
+    return x, kernels, biases
+
+
+@pytest.mark.parametrize("per_sample", [False, True])
+@pytest.mark.parametrize("tied", [True, False])
+@pytest.mark.parametrize("x_shape, k_shape, stride, padding", GEOMETRIES)
+def test_the_layer_in_parts_computes_what_it_computes_whole(
+    monkeypatch, x_shape, k_shape, stride, padding, tied, per_sample
+):
+    x, kernels, biases = _inputs(x_shape, k_shape, tied, stride, padding)
+    monkeypatch.setattr(numpy_ops._Parts, "PART_WORK", 1 << 60)
+    whole = _layer(x, kernels, biases, stride, padding, per_sample)
+    # Three parts, whatever the machine's CPUs: the parts path runs even on one.
+    monkeypatch.setattr(numpy_ops._Parts, "PART_WORK", 1)
+    monkeypatch.setattr(numpy_ops._Parts, "CPUS", 3)
+    monkeypatch.setattr(numpy_ops, "_parts", numpy_ops._Parts())
+    in_parts = _layer(x, kernels, biases, stride, padding, per_sample)
+    for name, a, b in zip(("y", "dx", "dkernels", "dbiases"), whole, in_parts):
+        assert a.shape == b.shape, name
+        np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12, err_msg=name)
+
+
+def test_calls_from_several_threads_at_once_each_get_their_own_results(monkeypatch):
+    monkeypatch.setattr(numpy_ops._Parts, "PART_WORK", 1)  # one caller at a time cuts its call into parts
+    monkeypatch.setattr(numpy_ops, "_parts", numpy_ops._Parts())
+    # Arrays large enough that NumPy lets go of the GIL in their loops, and
+    # a short switch interval: the calls interleave.
+    cases = [_inputs((8, 3, 20, 20), (4, 3, 3, 3), seed % 2 == 0, 1, 1, seed) for seed in range(6)]
+    expected = [_layer(*case, 1, 1, False) for case in cases]
+    blas_before = [info["num_threads"] for info in threadpoolctl.threadpool_info()]
+    start, got = threading.Barrier(len(cases)), [None] * len(cases)
+
+    def call(k):
+        start.wait()
+        got[k] = [_layer(*cases[k], 1, 1, False) for _ in range(20)]
+
+    threads = [threading.Thread(target=call, args=(k,)) for k in range(len(cases))]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    for k, runs in enumerate(got):
+        for run in runs:
+            for a, b in zip(expected[k], run):
+                np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12)
+    # The BLAS setting, held to one thread during the calls, is back as it was.
+    assert [info["num_threads"] for info in threadpoolctl.threadpool_info()] == blas_before
+
+
+@pytest.mark.parametrize("op", ["conv2d", "maxpool2d", "dense_batch", "softmax_cce"])
+def test_jacobians_filled_by_threads_equal_those_filled_by_one(monkeypatch, op):
+    spec = registry.get(op)
+    inputs, params = samples.draw(spec.samples, 3)
+    monkeypatch.setattr(finite_diff._Threads, "CPUS", 3)
+    monkeypatch.setattr(finite_diff, "_CHUNK_ELEMENTS", 64)  # many chunks, so that threads share them
+    monkeypatch.setattr(finite_diff, "_threads", finite_diff._Threads())
+
+    def jacobians():
+        numeric = {name: finite_diff.numeric_jacobian(spec, inputs, params, name) for name in spec.gradients}
+        return finite_diff.analytic_jacobian(spec, inputs, params), numeric
+
+    threaded = jacobians()
+    monkeypatch.setattr(finite_diff._Threads, "CPUS", 1)
+    for one, many in zip(jacobians(), threaded):
+        assert all(np.array_equal(one[name], many[name]) for name in spec.gradients)
+    checks = finite_diff.check_full(spec, inputs, params)
+    assert [check.status for check in checks] == ["pass"] * len(spec.gradients)
