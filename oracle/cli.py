@@ -1,18 +1,67 @@
 """The cnn-oracle command."""
 
 import argparse
+import importlib
 import sys
 from collections import Counter
 
-import jsonschema
+from oracle import __version__
 
-from oracle import __version__, bench, bugs_cli, grade, verify_cli
-from oracle.checks import compare
-from oracle.conformance import fixtures, golden
-from oracle.training import parity
+# Subcommands that live in their own module: add_arguments(parser) and run(args).
+# Each module is imported only when its subcommand is parsed (or its help is
+# shown): `cnn-oracle verify` starts without bench's, parity's or grade's imports.
+MODULE_COMMANDS = (
+    (
+        "compare",
+        "oracle.checks.compare",
+        "agreement matrix: every op and engine against the reference, and finite differences",
+    ),
+    (
+        "parity",
+        "oracle.training.parity",
+        "train a document's network on every engine in lockstep and report divergence",
+    ),
+    (
+        "verify",
+        "oracle.verify_cli",
+        "run every fixture case through an implementation and report conformance",
+    ),
+    ("bench", "oracle.bench", "side-by-side timings and ratios (NumPy vs torch, ours vs gradcheck)"),
+    ("bugs", "oracle.bugs_cli", "the bug catalogue the diagnosis matches failures against"),
+    ("grade", "oracle.grade", "verify every submission of a folder in parallel and write a gradebook"),
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """A subcommand's parser that takes its arguments from its module, imported
+    on first use."""
+
+    def __init__(self, *args, module=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._module = module
+
+    def _load(self):
+        if self._module is not None:
+            module, self._module = importlib.import_module(self._module), None
+            module.add_arguments(self)
+            self.set_defaults(run=module.run)
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._load()
+        return super().parse_known_args(args, namespace)
+
+    def format_usage(self):
+        self._load()
+        return super().format_usage()
+
+    def format_help(self):
+        self._load()
+        return super().format_help()
 
 
 def inventory(args):
+    from oracle.conformance import fixtures
+
     cases = [
         case for _, case in fixtures.iter_cases(args.root) if isinstance(case, dict) and "source" in case
     ]
@@ -38,6 +87,10 @@ def inventory(args):
 
 
 def check(args):
+    import jsonschema
+
+    from oracle.conformance import fixtures, golden
+
     problem = fixtures.root_problem(args.root) if args.root is not None else ""
     if problem:
         print(f"error: --root {problem}", file=sys.stderr)
@@ -74,6 +127,8 @@ def check(args):
 
 
 def build_golden(args):
+    from oracle.conformance import golden
+
     changed = golden.build(args.root)
     where = args.root or golden.golden_dir()
     print(
@@ -85,7 +140,7 @@ def build_golden(args):
 def build_parser():
     parser = argparse.ArgumentParser(prog="cnn-oracle", description=__doc__)
     parser.add_argument("--version", action="version", version=f"cnn-oracle {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     fixture_cmd = commands.add_parser("fixtures", help="the JSON fixture cases")
     fixture_sub = fixture_cmd.add_subparsers(dest="action", required=True)
     for name, function, help_text in (
@@ -102,22 +157,8 @@ def build_parser():
         if name == "check":
             sub.add_argument("-v", "--verbose", action="store_true", help="list passing cases too")
         sub.set_defaults(run=function)
-    # Subcommands that live in their own module: add_arguments(parser) and run(args).
-    for name, module, help_text in (
-        (
-            "compare",
-            compare,
-            "agreement matrix: every op and engine against the reference, and finite differences",
-        ),
-        ("parity", parity, "train a document's network on every engine in lockstep and report divergence"),
-        ("verify", verify_cli, "run every fixture case through an implementation and report conformance"),
-        ("bench", bench, "side-by-side timings and ratios (NumPy vs torch, ours vs gradcheck)"),
-        ("bugs", bugs_cli, "the bug catalogue the diagnosis matches failures against"),
-        ("grade", grade, "verify every submission of a folder in parallel and write a gradebook"),
-    ):
-        sub = commands.add_parser(name, help=help_text)
-        module.add_arguments(sub)
-        sub.set_defaults(run=module.run)
+    for name, module, help_text in MODULE_COMMANDS:
+        commands.add_parser(name, help=help_text, module=module)
     return parser
 
 

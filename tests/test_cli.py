@@ -1,7 +1,12 @@
 """The cnn-oracle command on the shipped fixtures and on broken ones."""
 
 import json
+import re
 import shutil
+import subprocess
+import sys
+
+import pytest
 
 from oracle import cli, jsonfmt
 from oracle.conformance import fixtures
@@ -85,3 +90,29 @@ def test_compare_on_a_missing_cuda_device_says_why(capsys):
         return  # a GPU is here: nothing to refuse
     assert cli.main(["compare", "--op", "relu", "--device", "cuda"]) == 2
     assert "--device cuda:" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "command",
+    [[], ["fixtures"], ["fixtures", "check"]] + [[name] for name, _, _ in cli.MODULE_COMMANDS],
+    ids=lambda command: " ".join(command) or "cnn-oracle",
+)
+def test_every_command_prints_its_help(command, capsys):
+    with pytest.raises(SystemExit) as exit:
+        cli.main([*command, "--help"])
+    out = capsys.readouterr().out
+    assert exit.value.code == 0 and out.startswith(f"usage: {' '.join(['cnn-oracle', *command])} ")
+    if command and command[0] in {name for name, _, _ in cli.MODULE_COMMANDS}:
+        assert len(re.findall(r"^  -", out, re.M)) > 1, out  # the module's own options, beside -h
+
+
+def test_a_command_imports_only_its_own_subcommand_module():
+    """Every run of `cnn-oracle verify` (one per submission when grading)
+    starts a process: the other subcommands' imports stay out of it."""
+    code = (
+        "import sys\nfrom oracle import cli\ncli.build_parser().parse_args(['verify'])\nprint(*sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(done.stdout.split())
+    others = {module for name, module, _ in cli.MODULE_COMMANDS if name != "verify"}
+    assert "oracle.verify_cli" in loaded and not others & loaded, others & loaded
