@@ -271,25 +271,28 @@ CORRECT = {
     ),
 }
 FRESH_SEEDS = [1000 + seed for seed in seeds(20)]  # CNN_ORACLE_SEED shifts them
+# The first 3 seeds in every run; all 20 in the opt-in hunt for false alarms (pytest -m slow).
+SEED_COUNTS = [3, pytest.param(20, marks=pytest.mark.slow)]
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("seed_count", SEED_COUNTS, ids=lambda count: f"{count}-seeds")
 @pytest.mark.parametrize("name", CORRECT)
-def test_correct_implementations_pass_fresh_cases_under_20_seeds(name):
+def test_correct_implementations_pass_fresh_cases_under_many_seeds(name, seed_count):
     if name == "javascript-example" and NODE is None:
         pytest.skip("node (Node.js) is not installed")
     make, dtype = CORRECT[name]
     implementation = _started(make)
     results = []
     try:
-        for seed in FRESH_SEEDS:
+        for seed in FRESH_SEEDS[:seed_count]:
             for spec in fresh.ops_with_strategies():
                 results += [(seed, r) for r in fresh.search(implementation, spec, 2, seed, dtype).results]
     finally:
         implementation.close()
     failures = [f"seed {seed}: {r.op} {r.check}: {r.message}" for seed, r in results if r.status == "fail"]
     assert not failures, "\n".join(failures[:5])
-    assert sum(r.status == "pass" for _, r in results) >= 20 * 2 * 3  # at least three ops, both checks
+    assert sum(r.status == "pass" for _, r in results) >= seed_count * 2 * 3  # three ops or more, both checks
 
 
 # ---- the generators reach every branch ----
