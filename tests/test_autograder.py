@@ -70,6 +70,21 @@ def graded(tmp_path, fmt, *args):
     return done.returncode, done.stderr, document
 
 
+@pytest.fixture(scope="module")
+def reference_rows(tmp_path_factory):
+    """The JSON report's rows of the reference on OPS and FRESH: the tests
+    every implementation is graded on (one verify run for the tests below)."""
+    return verify(tmp_path_factory.mktemp("reference"), "--engine", "reference", *OPS, *FRESH).report["rows"]
+
+
+@pytest.fixture(scope="module")
+def partly_wrong(tmp_path_factory):
+    """(module path, JSON report's rows) of PARTLY_WRONG on OPS and FRESH."""
+    folder = tmp_path_factory.mktemp("partly_wrong")
+    module = write_module(folder, PARTLY_WRONG)
+    return module, verify(folder, module, *OPS, *FRESH).report["rows"]
+
+
 def _name(row):
     return f"{row['op']} {row['check']} ({row['origin']} cases)"
 
@@ -96,12 +111,11 @@ def _scores(fmt, document):
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_a_passing_implementation_scores_every_point(tmp_path, fmt):
+def test_a_passing_implementation_scores_every_point(tmp_path, fmt, reference_rows):
     code, _, document = graded(tmp_path, fmt, "--engine", "reference", *OPS, *FRESH)
-    report = verify(tmp_path, "--engine", "reference", *OPS, *FRESH).report
     assert code == 0
     scores = _scores(fmt, document)
-    assert set(scores) == {_name(row) for row in report["rows"]}  # one test per (op, check) and origin
+    assert set(scores) == {_name(row) for row in reference_rows}  # one test per (op, check) and origin
     assert all(score == most == 1 for score, most in scores.values())
     if fmt == "gradescope":
         assert document["score"] == len(scores)
@@ -119,12 +133,11 @@ def test_a_passing_implementation_scores_every_point(tmp_path, fmt):
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_a_partly_wrong_implementation_scores_its_passed_cases(tmp_path, fmt):
-    module = write_module(tmp_path, PARTLY_WRONG)
+def test_a_partly_wrong_implementation_scores_its_passed_cases(tmp_path, fmt, partly_wrong):
+    module, rows = partly_wrong
     code, _, document = graded(tmp_path, fmt, module, *OPS, *FRESH)
-    report = verify(tmp_path, module, *OPS, *FRESH).report
     assert code == 1
-    expected = _expected(report["rows"], lambda row: 1.0)
+    expected = _expected(rows, lambda row: 1.0)
     scores = _scores(fmt, document)
     assert set(scores) == set(expected)
     for name, score in expected.items():
@@ -145,13 +158,12 @@ def test_a_partly_wrong_implementation_scores_its_passed_cases(tmp_path, fmt):
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_an_implementation_that_cannot_be_imported_scores_zero_and_says_why(tmp_path, fmt):
+def test_an_implementation_that_cannot_be_imported_scores_zero_and_says_why(tmp_path, fmt, reference_rows):
     code, stderr, document = graded(tmp_path, fmt, write_module(tmp_path, SYNTAX_ERROR), *OPS, *FRESH)
-    reference = verify(tmp_path, "--engine", "reference", *OPS, *FRESH).report
     assert code == 2 and "SyntaxError" in stderr
     scores = _scores(fmt, document)
     # the same tests as a submission that works, each 0: the total is not shrunk
-    assert set(scores) == {_name(row) for row in reference["rows"]}
+    assert set(scores) == {_name(row) for row in reference_rows}
     assert all(score == 0 and most == 1 for score, most in scores.values())
     if fmt == "gradescope":
         assert document["score"] == 0
@@ -165,13 +177,12 @@ def test_an_implementation_that_cannot_be_imported_scores_zero_and_says_why(tmp_
         assert {t["status"] for t in document["tests"]} == {"error"}
 
 
-def test_an_op_the_implementation_lacks_keeps_its_fresh_tests_at_zero(tmp_path):
+def test_an_op_the_implementation_lacks_keeps_its_fresh_tests_at_zero(tmp_path, reference_rows):
     module = write_module(tmp_path, ONLY_RELU_FORWARD)
     code, _, document = graded(tmp_path, "prairielearn", module, *OPS, *FRESH)
-    reference = verify(tmp_path, "--engine", "reference", *OPS, *FRESH).report
     assert code == 0
     tests = {t["name"]: t for t in document["tests"]}
-    assert set(tests) == {_name(row) for row in reference["rows"]}
+    assert set(tests) == {_name(row) for row in reference_rows}
     lacking = tests["sigmoid forward (fresh cases)"]
     assert lacking["points"] == 0 and "does not offer this op" in lacking["output"]
     skipped = tests["sigmoid forward (fixed cases)"]
@@ -199,7 +210,7 @@ def test_nothing_checked_is_not_gradable_on_prairielearn(tmp_path):
 
 
 @pytest.mark.parametrize("mode", ["proportional", "all_or_nothing"])
-def test_a_points_file_sets_points_mode_weights_and_visibility(tmp_path, mode):
+def test_a_points_file_sets_points_mode_weights_and_visibility(tmp_path, mode, partly_wrong):
     points = {
         "mode": mode,
         "default": 0,
@@ -209,11 +220,10 @@ def test_a_points_file_sets_points_mode_weights_and_visibility(tmp_path, mode):
         "fresh_visibility": "hidden",
     }
     (tmp_path / "points.json").write_text(json.dumps(points))
-    module = write_module(tmp_path, PARTLY_WRONG)
+    module, rows = partly_wrong
     code, _, document = graded(
         tmp_path, "gradescope", module, *OPS, *FRESH, "--points", str(tmp_path / "points.json")
     )
-    report = verify(tmp_path, module, *OPS, *FRESH).report
     assert code == 1
 
     def worth(row):  # by hand from the file above; relu's gradient check is not named: default 0
@@ -221,7 +231,7 @@ def test_a_points_file_sets_points_mode_weights_and_visibility(tmp_path, mode):
         base = per_check.get(row["check"], 0) if row["op"] == "relu" else 1
         return base * (0.5 if row["origin"] == "fresh" else 1)
 
-    expected = _expected(report["rows"], worth, all_or_nothing=mode == "all_or_nothing")
+    expected = _expected(rows, worth, all_or_nothing=mode == "all_or_nothing")
     scores = _scores("gradescope", document)
     assert set(scores) == set(expected) and "relu gradient (fresh cases)" not in scores
     for name, score in expected.items():
