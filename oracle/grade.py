@@ -37,6 +37,7 @@ from oracle.conformance.results import EXIT_UNUSABLE, report_from_json
 
 DEFAULT_BUDGET = 900.0  # seconds per submission: the whole verify run, all cases
 REPORT_SUFFIX = ".report.json"
+STOP_GRACE = 30.0  # seconds a verify run over its budget has to close its worker
 
 
 def add_arguments(parser):
@@ -166,8 +167,14 @@ def _run_within_budget(command, budget, cwd):
     try:
         _, stderr = process.communicate(timeout=budget)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
+        # SIGTERM first: verify then kills its worker (a session of its own,
+        # which a signal to this group misses); SIGKILL if it does not end.
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.communicate(timeout=STOP_GRACE)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
         return f"not graded: exceeded the time budget of {budget:g} s"
     if process.returncode not in (0, 1, 2, 3):
         tail = stderr.decode(errors="replace").strip().splitlines()[-1:] or [""]

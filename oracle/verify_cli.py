@@ -7,12 +7,14 @@ report that cannot be written; 3 nothing was checked.
 """
 
 import dataclasses
+import os
 import secrets
 import shlex
+import signal
 import sys
 
 from oracle import registry, reports
-from oracle.conformance import adapters, conventions, fresh, grading, results, verify
+from oracle.conformance import adapters, conventions, fresh, grading, process, results, verify
 
 
 def add_arguments(parser):
@@ -157,7 +159,14 @@ def check_ops(ops):
         raise ValueError(f"--op: unknown operation {', '.join(map(repr, unknown))} (known: {known})")
 
 
+def _terminated(signum, frame):
+    """SIGTERM (grade's time budget, a cancelled CI job): the workers die with the run."""
+    process.kill_all()
+    os._exit(128 + signum)
+
+
 def run(args):
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         check_ops(args.op)
         xfail = results.read_xfail(args.xfail) if args.xfail else []

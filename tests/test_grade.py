@@ -4,11 +4,14 @@ grades to one gradebook row each, whatever a submission does."""
 
 import csv
 import json
+import os
 import subprocess
 import sys
 import textwrap
+import uuid
 
 import pytest
+from verify_run import MARK, _alive_with
 
 OPS = ["--op", "relu", "--op", "sigmoid"]
 
@@ -67,8 +70,14 @@ SUBMISSIONS = {
 
 
 def _grade(tmp_path, *args):
+    """`cnn-oracle grade` in a subprocess; no process it started may outlive it."""
     command = [sys.executable, "-m", "oracle.cli", "grade", str(tmp_path / "submissions"), *args]
-    return subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=1800)
+    marker = uuid.uuid4().hex
+    done = subprocess.run(
+        command, cwd=tmp_path, capture_output=True, text=True, timeout=1800, env={**os.environ, MARK: marker}
+    )
+    assert _alive_with(marker) == [], "the grading left processes behind"
+    return done
 
 
 def _rows(path):
@@ -90,7 +99,10 @@ def folder(tmp_path):
 
 
 def test_every_submission_gets_a_row_whatever_it_does(folder):
-    done = _grade(folder, *OPS, "--fresh", "3", "--seed", "5", "--timeout", "3", "--jobs", "2")
+    """Then a submission that never ends is added: the re-run grades only it
+    (the other reports are current) and gives it a zero row within its budget."""
+    graded = (*OPS, "--fresh", "3", "--seed", "5", "--timeout", "3", "--jobs", "2")
+    done = _grade(folder, *graded)
     assert done.returncode == 0, done.stdout + done.stderr
     rows = _rows(folder / "grades" / "gradebook.csv")
     assert set(rows) == set(SUBMISSIONS)
@@ -108,14 +120,14 @@ def test_every_submission_gets_a_row_whatever_it_does(folder):
     assert score["lookup"] < full  # the shipped cases pass, fresh ones cannot be looked up
     assert all(row["seed"] == "5" for row in rows.values())
 
-
-def test_a_submission_over_its_budget_gets_a_zero_row_and_the_others_are_graded(folder):
-    stuck = folder / "submissions" / "stuck.py"
-    stuck.write_text("import time\nwhile True:\n    time.sleep(1)\n")
-    done = _grade(folder, *OPS, "--fresh", "0", "--budget", "5", "--jobs", "2")
-    rows = _rows(folder / "grades" / "gradebook.csv")
+    made = {path.name: path.stat().st_mtime_ns for path in (folder / "grades").glob("*.report.json")}
+    (folder / "submissions" / "stuck.py").write_text("import time\nwhile True:\n    time.sleep(1)\n")
+    done = _grade(folder, *graded, "--budget", "5")
+    again = _rows(folder / "grades" / "gradebook.csv")
     assert done.returncode == 1 and "stuck: not graded: exceeded the time budget of 5 s" in done.stdout
-    assert rows["stuck"]["score"] == "0" and rows["stuck"]["status"].startswith("not graded: exceeded")
+    assert again["stuck"]["score"] == "0" and again["stuck"]["status"].startswith("not graded: exceeded")
+    assert {name: again[name] for name in rows} == rows
+    assert {name: (folder / "grades" / name).stat().st_mtime_ns for name in made} == made
 
 
 def test_a_rerun_skips_current_reports_and_shards_partition_the_submissions(tmp_path):
@@ -133,12 +145,13 @@ def test_a_rerun_skips_current_reports_and_shards_partition_the_submissions(tmp_
     changed = report.stat().st_mtime_ns
     assert changed != made  # the submission changed: graded again
     assert _grade(tmp_path, *quick, "--force").returncode == 0
-    assert report.stat().st_mtime_ns != changed
+    forced = report.stat().st_mtime_ns
+    assert forced != changed
     ids = []
-    for k in (1, 2, 3):
-        assert _grade(tmp_path, *quick, "--shard", f"{k}/3", "--output", "sharded").returncode == 0
-        ids += list(_rows(tmp_path / "sharded" / f"gradebook-{k}-of-3.csv"))
-    assert sorted(ids) == ["crashing", "noisy", "right"]
+    for k in (1, 2, 3):  # each shard reads its submissions' current reports
+        assert _grade(tmp_path, *quick, "--shard", f"{k}/3").returncode == 0
+        ids += list(_rows(tmp_path / "grades" / f"gradebook-{k}-of-3.csv"))
+    assert sorted(ids) == ["crashing", "noisy", "right"] and report.stat().st_mtime_ns == forced
 
 
 def test_bad_options_are_usage_errors(tmp_path):

@@ -31,6 +31,18 @@ def _limit_memory(megabytes):
     return apply
 
 
+# Workers started and not yet killed. Each is in a session of its own, out of
+# reach of a signal to the harness's process group: kill_all() ends them when
+# the harness is stopped from outside.
+_LIVE = set()
+
+
+def kill_all():
+    """Kill every worker this process started that is still alive."""
+    for worker in list(_LIVE):
+        worker.kill()
+
+
 class WorkerProcess:
     def __init__(self, argv, memory_mb=None, cwd=None):
         self.argv, self.memory_mb = list(argv), memory_mb
@@ -46,6 +58,7 @@ class WorkerProcess:
             )
         except OSError as error:
             raise WorkerGone(f"cannot start {self.argv[0]!r}: {error.strerror or error}") from None
+        _LIVE.add(self)
         self._buffer = b""
         self._stdout = self.process.stdout.fileno()
         os.set_blocking(self._stdout, False)
@@ -172,6 +185,7 @@ class WorkerProcess:
     def kill(self):
         """SIGKILL to the worker's whole process group, then reap the
         worker; returns its exit status."""
+        _LIVE.discard(self)
         if self.process.returncode is None:
             try:
                 os.killpg(self.process.pid, signal.SIGKILL)
