@@ -65,3 +65,16 @@ def verify(tmp_path, *args, timeout=600):
         assert report is not None and report["exit_code"] == done.returncode
         assert all("\n" not in r["message"] for r in report["results"])
     return Run(done, report)
+
+
+def one_case(tmp_path):
+    """A folder holding one relu case (forward and backward)."""
+    from oracle.conformance import fixtures
+
+    folder = tmp_path / "one"
+    folder.mkdir()
+    case = next(
+        c for _, c in fixtures.iter_cases(subdir="golden") if c["op"] == "relu" and "dy" in c["inputs"]
+    )
+    (folder / f"{case['id']}.json").write_text(json.dumps(case))
+    return folder
