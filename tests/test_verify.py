@@ -9,6 +9,7 @@ from xml.etree import ElementTree
 import jsonschema
 import pytest
 from sources import write_module
+from verify_run import one_case
 
 import reference
 from oracle import cli, reports
@@ -87,8 +88,9 @@ def test_the_command_adapter_runs_any_program():
         ("crash", "the worker exited with status 1; stderr: segmentation fault (pretend)"),
     ],
 )
-def test_a_misbehaving_command_is_a_failure_that_says_why(mode, message):
-    report = verify.verify(adapters.command(f"{COMMAND} {mode}"), ops=["relu"])
+def test_a_misbehaving_command_is_a_failure_that_says_why(mode, message, tmp_path):
+    # one case: each of its checks restarts the command, and fails the same way
+    report = verify.verify(adapters.command(f"{COMMAND} {mode}"), ops=["relu"], root=one_case(tmp_path))
     assert report.exit_code == 1
     assert report.results and all(r.status == "fail" and message in r.message for r in report.results)
 
@@ -136,14 +138,18 @@ def test_bad_outputs_are_failures_that_say_so(tmp_path, body, message):
 
 
 def test_a_malformed_fixture_is_an_error_naming_file_and_path(tmp_path):
-    (tmp_path / "bad.json").write_text(
-        json.dumps({"format": "cnn-oracle-fixture/1", "id": "bad", "op": "relu"})
-    )
+    bad = json.dumps({"format": "cnn-oracle-fixture/1", "id": "bad", "op": "relu"})
+    (tmp_path / "bad.json").write_text(bad)
     (tmp_path / "broken.json").write_text("{")
     report = verify.verify(adapters.BuiltinEngine("reference"), root=tmp_path)
     assert not report.ok
     assert any("bad.json" in e and "'inputs' is a required property" in e for e in report.errors)
     assert any("broken.json: invalid JSON" in e for e in report.errors)
+    # the same content in another file, in a later run: reported again, under that file's name
+    (tmp_path / "bad-copy.json").write_text(bad)
+    again = verify.verify(adapters.BuiltinEngine("reference"), root=tmp_path)
+    named = [e for e in again.errors if "'inputs' is a required property" in e]
+    assert {e.split(": ")[0] for e in named} == {str(tmp_path / "bad.json"), str(tmp_path / "bad-copy.json")}
 
 
 def test_xfail_entries_expected_failures_xpass_and_unknown(tmp_path):

@@ -6,6 +6,9 @@ oracle.conformance.judge; the implementation is started here and closed at
 the end, whatever happens.
 """
 
+import hashlib
+import json
+
 import jsonschema
 
 from oracle import registry
@@ -17,6 +20,18 @@ from oracle.conformance.results import Report
 from oracle.diagnosis.diagnose import Diagnoser
 
 __all__ = ["judge_case", "run_case", "verify"]
+
+# Schema problems of each fixture document already checked, by a digest of
+# its content: validation is most of the cost of reading the cases, and
+# in-process runs (the pytest plugin, a test suite) read the same files again.
+_SCHEMA_PROBLEMS = {}
+
+
+def _schema_problems(document, validator):
+    key = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).digest()
+    if key not in _SCHEMA_PROBLEMS:
+        _SCHEMA_PROBLEMS[key] = tuple(fixtures.schema_errors(document, validator))
+    return _SCHEMA_PROBLEMS[key]
 
 
 def verify(
@@ -73,7 +88,7 @@ def _fixed_cases(report, ops, root):
         except fixtures.FixtureError as error:
             report.errors.append(str(error))
             continue
-        problems = fixtures.schema_errors(document, validator)
+        problems = _schema_problems(document, validator)
         if problems:
             report.errors.extend(f"{path}: {problem}" for problem in problems)
             continue
