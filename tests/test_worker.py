@@ -325,10 +325,12 @@ def test_unrelated_broken_files_and_scripts_in_a_layer_folder_are_skipped_with_a
 
 def test_a_command_whose_child_holds_stdout_passes_and_leaves_nothing(tmp_path):
     pid_file = tmp_path / "child.pid"
+    root = str(one_case(tmp_path))
     os.environ["COMMAND_IMPL_PID_FILE"] = str(pid_file)
     try:
         streaming = verify(tmp_path, "--command", f"{COMMAND} child-holds-stdout", "--op", "relu")
-        one_shot = verify(tmp_path, "--command", f"{COMMAND} one-shot child-holds-stdout", "--op", "relu")
+        # one process (and child) per check: one case's two checks show it
+        one_shot = verify(tmp_path, "--command", f"{COMMAND} one-shot child-holds-stdout", "--root", root)
     finally:
         del os.environ["COMMAND_IMPL_PID_FILE"]
     assert streaming.code == 0 and one_shot.code == 0, one_shot.out
