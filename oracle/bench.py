@@ -12,6 +12,7 @@ to their targets; nothing here passes or fails on speed (`run` returns 0
 whenever the measurements could be taken).
 """
 
+import contextlib
 import functools
 import itertools
 import math
@@ -467,27 +468,33 @@ def _time_parity_epochs(repeat, quick, torch):
     """Best wall time of one epoch of each network on the NumPy and on the
     torch engine, each training alone through lockstep.train (what
     `cnn-oracle parity` runs, less the comparison after every step and the
-    accuracy after every epoch); the engines alternate epoch by epoch."""
+    accuracy after every epoch); the engines alternate epoch by epoch. Each
+    network runs with parity's thread setting, then with the pools' defaults."""
     rounds = repeat if repeat is not None else (QUICK_PARITY_ROUNDS if quick else PARITY_ROUNDS)
     steps = QUICK_PARITY_STEPS if quick else None
+    names = ("numpy", "torch") if torch is not None else ("numpy",)
     rows = []
     for name in PARITY_NETWORKS:
         spec, split = network.build(name, epochs=1)
         epochs = {
             engine: functools.partial(lockstep.train, spec, split, (engine,), max_steps=steps, evaluate=False)
-            for engine in (("numpy", "torch") if torch is not None else ("numpy",))
+            for engine in names
         }
-        best, runs = _best_times(epochs, rounds)
-        row = {
-            "network": name,
-            "steps": runs["numpy"].steps,
-            "batch_size": spec.batch_size,
-            "numpy_s": best["numpy"],
-            "torch_s": best.get("torch"),
-            "target": PARITY_TARGET if name in PARITY_TARGETED else None,
-        }
-        row["ratio"] = row["numpy_s"] / row["torch_s"] if torch is not None else None
-        rows.append(row)
+        for threads in (lockstep.TRAINING_THREADS, None):
+            limits = lockstep.engine_threads(threads, torch=bool(torch)) if threads else None
+            with limits or contextlib.nullcontext():
+                best, runs = _best_times(epochs, rounds)
+            row = {
+                "network": name,
+                "threads": threads,
+                "steps": runs["numpy"].steps,
+                "batch_size": spec.batch_size,
+                "numpy_s": best["numpy"],
+                "torch_s": best.get("torch"),
+                "target": PARITY_TARGET if name in PARITY_TARGETED and threads else None,
+            }
+            row["ratio"] = row["numpy_s"] / row["torch_s"] if torch is not None else None
+            rows.append(row)
     return rows
 
 
@@ -634,17 +641,24 @@ def _verify_lines(row):
     ]
 
 
+def _threads(count):
+    return f"{count} thread" + ("" if count == 1 else "s")
+
+
 def _parity_lines(rows, quick):
     scope = f"the first {QUICK_PARITY_STEPS} steps of an epoch" if quick else "one epoch"
     lines = [
         "",
         f"(e) training parity, {scope} of each document's network on each engine alone (lockstep.train "
         "as `cnn-oracle parity` runs it, less the comparison after every step and the accuracy after "
-        "every epoch), float64, embedded data; the engines alternate epoch by epoch",
+        "every epoch), float64, embedded data; the engines alternate epoch by epoch; "
+        f"first with {_threads(lockstep.TRAINING_THREADS)} per engine (parity's default, --threads), "
+        "then with the BLAS and torch defaults",
     ]
     for row in rows:
         steps = f"{row['steps']} step{'' if row['steps'] == 1 else 's'} of {row['batch_size']}"
-        head = f"  {row['network']} ({steps}): numpy {_ms(row['numpy_s'])}"
+        threads = _threads(row["threads"]) if row["threads"] else "default threads"
+        head = f"  {row['network']} ({steps}, {threads}): numpy {_ms(row['numpy_s'])}"
         if row["torch_s"] is None:
             lines.append(f"{head}; torch skipped")
             continue

@@ -6,6 +6,7 @@ import argparse
 import pytest
 
 from oracle import bench, engines
+from oracle.training import lockstep
 
 
 def _run(argv, capsys):
@@ -40,7 +41,7 @@ def test_quick_bench_prints_every_ratio(capsys):
         "ratio streaming/module" in line and f"(target <= {bench.VERIFY_TARGET})" in line for line in lines
     )
     assert any("one process per case" in line and "ms per case" in line for line in lines)
-    assert sum("ratio (numpy/torch)" in line for line in lines) == len(bench.PARITY_NETWORKS)
+    assert sum("ratio (numpy/torch)" in line for line in lines) == 2 * len(bench.PARITY_NETWORKS)
 
 
 def test_bench_without_torch_skips_its_parts(monkeypatch, capsys):
@@ -67,7 +68,7 @@ def test_measurements_are_returned_as_a_dict():
     assert all(row["ours_passed"] and row["ours_max_difference"] < 1e-6 for row in full)
     assert all(row["ours_passed"] and row["ours_s"] > 0 for row in directional)
     assert results["reference"]["multiply_adds_per_s"] > 0
-    assert [row["network"] for row in results["parity"]] == list(bench.PARITY_NETWORKS)
+    assert [row["network"] for row in results["parity"]] == [n for n in bench.PARITY_NETWORKS for _ in "12"]
 
 
 def test_bad_repeat_is_refused(capsys):
@@ -80,14 +81,18 @@ def test_quick_parity_section_times_both_engines_on_every_network():
     if not ok:
         pytest.skip(reason)
     rows = bench._time_parity_epochs(repeat=1, quick=True, torch=bench._load_torch(None))
-    assert [row["network"] for row in rows] == list(bench.PARITY_NETWORKS)
+    # each network with parity's thread setting, then with the pools' defaults
+    assert [(row["network"], row["threads"]) for row in rows] == [
+        (name, threads) for name in bench.PARITY_NETWORKS for threads in (lockstep.TRAINING_THREADS, None)
+    ]
     assert all(0 < row["steps"] <= bench.QUICK_PARITY_STEPS for row in rows)
     assert all(row["numpy_s"] > 0 and row["torch_s"] > 0 for row in rows)
     assert all(row["ratio"] == pytest.approx(row["numpy_s"] / row["torch_s"]) for row in rows)
     lines = bench._parity_lines(rows, quick=True)
     assert lines[1].startswith(f"(e) training parity, the first {bench.QUICK_PARITY_STEPS} steps of an epoch")
     ratios = [line for line in lines if "ratio (numpy/torch)" in line]
-    assert [line.split()[0] for line in ratios] == list(bench.PARITY_NETWORKS)
+    assert [line.split()[0] for line in ratios] == [row["network"] for row in rows]
+    assert ["default threads" in line for line in ratios] == [row["threads"] is None for row in rows]
     targeted = [line.split()[0] for line in ratios if f"(target <= {bench.PARITY_TARGET})" in line]
     assert targeted == list(bench.PARITY_TARGETED) == ["001", "004b"]
 
@@ -97,4 +102,4 @@ def test_parity_section_without_torch_times_numpy_alone():
     assert all(row["numpy_s"] > 0 and row["torch_s"] is None and row["ratio"] is None for row in rows)
     lines = bench._parity_lines(rows, quick=False)
     assert lines[1].startswith("(e) training parity, one epoch")
-    assert sum(line.endswith("; torch skipped") for line in lines) == len(bench.PARITY_NETWORKS)
+    assert sum(line.endswith("; torch skipped") for line in lines) == 2 * len(bench.PARITY_NETWORKS)

@@ -3,11 +3,10 @@ torch engines in lockstep, parameters compared after every step."""
 
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_limits
 
 from oracle import cli, engines
 from oracle.conformance import fixtures
-from oracle.engines import numpy_ops, torch_ops
+from oracle.engines import numpy_ops
 from oracle.training import lockstep, network
 
 TORCH, TORCH_REASON = engines.torch_available()
@@ -17,20 +16,11 @@ PREFIX = {"001": 2, "002": 6, "002-leaky": 6, "003": 1, "004a": 3, "004a-lr1": 3
 
 @pytest.fixture(autouse=True, scope="module")
 def one_thread_per_engine():
-    """The trainings here run one small op at a time, in a worker per core
-    (-n): a thread pool in each worker (torch's, OpenBLAS's) only contends
-    with the other workers, each op's barrier waiting for a thread another
-    process holds (on a busy machine, torch's per-sample epochs took 50x longer)."""
-    torch = torch_ops.load() if TORCH else None
-    threads = torch.get_num_threads() if torch else None
-    with threadpool_limits(1):
-        if torch:
-            torch.set_num_threads(1)
-        try:
-            yield
-        finally:
-            if torch:
-                torch.set_num_threads(threads)
+    """As `cnn-oracle parity` trains: each engine's pools held to one thread
+    (the trainings run one small op at a time; here also in a worker per
+    core, where a pool's threads only contend with the other workers)."""
+    with lockstep.engine_threads(lockstep.TRAINING_THREADS, torch=TORCH):
+        yield
 
 
 @pytest.mark.parametrize("name", network.NAMES)

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from oracle import cli
-from oracle.engines import numpy_ops
+from oracle import cli, engines
+from oracle.engines import numpy_ops, torch_ops
 from oracle.training import lockstep, network, parity
 
 
@@ -85,3 +85,38 @@ def test_the_plot_has_whole_epochs_and_the_reference_prefix_in_its_legend(name, 
         assert "reference prefix: reference vs numpy" in axis.get_title().replace("\n", " ")
     finally:
         parity._pyplot().close(figure)
+
+
+def _pool_threads(torch):
+    """[each BLAS library's threads] and torch's intra-op threads (or None)."""
+    from threadpoolctl import threadpool_info
+
+    blas = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+    return blas, torch.get_num_threads() if torch else None
+
+
+@pytest.mark.parametrize("engine", ["numpy", "torch"])
+def test_training_holds_every_pool_to_threads_and_restores_it(monkeypatch, capsys, engine):
+    ok, reason = engines.torch_available()
+    if engine == "torch" and not ok:
+        pytest.skip(reason)
+    torch = torch_ops.load() if engine == "torch" else None
+    before, seen = _pool_threads(torch), []
+    train = lockstep.train
+
+    def recording(*args, **kwargs):
+        seen.append(_pool_threads(torch))
+        return train(*args, **kwargs)
+
+    monkeypatch.setattr(lockstep, "train", recording)
+    assert cli.main(["parity", "003", "--engine", engine, "--threads", "3"]) == 0, capsys.readouterr().out
+    blas, torch_threads = seen[0]
+    assert blas and set(blas) == {3}
+    assert torch_threads == (3 if torch else None)
+    assert _pool_threads(torch) == before
+
+
+def test_threads_below_one_stops_before_training(monkeypatch, capsys):
+    _refuse_training(monkeypatch)
+    assert cli.main(["parity", "003", "--threads", "0"]) == 2
+    assert _last_line(capsys.readouterr().out) == "error: --threads must be at least 1, got 0"

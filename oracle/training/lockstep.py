@@ -9,11 +9,13 @@ Every engine starts from the same parameters and sees the same batches.
 The loss of a step is the mean of the per-sample losses of its batch.
 """
 
+import contextlib
 import dataclasses
 import functools
 from dataclasses import dataclass, field
 
 import numpy as np
+import threadpoolctl
 
 from oracle import engines, registry
 from oracle.engines import numpy_ops, torch_ops
@@ -26,6 +28,27 @@ PARITY_REL = 1e-10
 # whose parameters get a random last-bit nudge after every step (measured:
 # engines stay within ~3x of the twin while rounding is what they differ by).
 TWIN_FACTOR = 100.0
+# Threads each engine's pools (BLAS, torch's intra-op) may use while training.
+# The documents' networks run one small op at a time: a pool's extra threads
+# mostly wait at each op's barrier, and on a busy machine they wait for CPUs
+# other processes hold (an epoch of 001 took 12x longer on torch's default 2).
+TRAINING_THREADS = 1
+
+
+@contextlib.contextmanager
+def engine_threads(count=TRAINING_THREADS, torch=False):
+    """BLAS (for every engine) and, with torch=True, torch's intra-op pool
+    held to `count` threads inside the block, restored after it."""
+    pool = torch_ops.load() if torch else None
+    before = pool.get_num_threads() if pool else None
+    with threadpoolctl.threadpool_limits(count):
+        if pool:
+            pool.set_num_threads(count)
+        try:
+            yield
+        finally:
+            if pool:
+                pool.set_num_threads(before)
 
 
 class _ForwardOnce:

@@ -28,6 +28,14 @@ def add_arguments(parser):
     parser.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
+        "--threads",
+        type=int,
+        default=lockstep.TRAINING_THREADS,
+        metavar="N",
+        help="threads for each engine's BLAS and torch pools while training (default "
+        f"{lockstep.TRAINING_THREADS}: the networks are small, and more threads only wait on each op)",
+    )
+    parser.add_argument(
         "--plot", metavar="FILE.png", help="write the engines' loss curves to this PNG (needs matplotlib)"
     )
 
@@ -75,6 +83,8 @@ def _check_plot_target(path):
 
 def run(args):
     try:
+        if args.threads < 1:
+            raise UsageError(f"--threads must be at least 1, got {args.threads}")
         if args.plot:
             _check_plot_target(args.plot)
         spec, split = network.build(args.network, args.data, args.epochs, args.seed)
@@ -94,6 +104,12 @@ def run(args):
     schedule = f"batch {spec.batch_size}, {spec.epochs} epochs, seed {spec.seed}"
     print(f"{spec.optimizer} lr {spec.learning_rate:g}, {schedule}\n")
 
+    with lockstep.engine_threads(args.threads, torch="torch" in names):
+        return _train(args, spec, split, names)
+
+
+def _train(args, spec, split, names):
+    """Exit code 0 or 1 of the reference prefix and the full training."""
     prefix = lockstep.reference_prefix(spec, split, names, args.reference_steps)
     print(
         f"reference prefix ({prefix.steps} steps of {prefix.spec.batch_size} samples): "
@@ -105,7 +121,9 @@ def run(args):
     float32 = args.dtype == "float32"
     # float32: each engine in float32 against the float64 NumPy engine.
     labels = ["numpy", *[f"{name}/float32" for name in names]] if float32 else names
-    full = lockstep.train(spec, split, labels, max_steps=args.steps, on_epoch=_print_epoch, twin=True)
+    # The NumPy twin tells amplified rounding from a disagreement; with torch alone nothing is compared.
+    twin = labels[0] == "numpy"
+    full = lockstep.train(spec, split, labels, max_steps=args.steps, on_epoch=_print_epoch, twin=twin)
     print(
         f"\nmax relative divergence ({lockstep.PARITY_REL:g} allowed, ||a-b||inf/||a||inf per parameter): "
         f"{_divergences(full)}"
