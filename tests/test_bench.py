@@ -2,6 +2,8 @@
 line with its target. Speed itself is never asserted."""
 
 import argparse
+import contextlib
+import io
 
 import pytest
 
@@ -15,13 +17,43 @@ def _run(argv, capsys):
     return status, capsys.readouterr()
 
 
-def test_quick_bench_prints_every_ratio(capsys):
+def _quick_bench(torch_reason=None):
+    """`cnn-oracle bench --quick --threads 1`, with torch unavailable for
+    torch_reason when given: (exit status, printed lines, the measurements)."""
+    measured, printed = [], io.StringIO()
+    measure = bench.measure
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            bench,
+            "measure",
+            lambda *args, **kwargs: measured.append(measure(*args, **kwargs)) or measured[-1],
+        )
+        if torch_reason:
+            patch.setattr(engines, "torch_available", lambda: (False, torch_reason))
+        with contextlib.redirect_stdout(printed):
+            status = bench.run(
+                bench.add_arguments(argparse.ArgumentParser()).parse_args(["--quick", "--threads", "1"])
+            )
+    return status, printed.getvalue().splitlines(), measured[0]
+
+
+# One run of each kind, shared by the tests that read it.
+@pytest.fixture(scope="module")
+def with_torch():
     ok, reason = engines.torch_available()
     if not ok:
         pytest.skip(reason)
-    status, captured = _run(["--quick", "--threads", "1"], capsys)
+    return _quick_bench()
+
+
+@pytest.fixture(scope="module")
+def without_torch():
+    return _quick_bench("torch is not installed (test)")
+
+
+def test_quick_bench_prints_every_ratio(with_torch):
+    status, lines, _ = with_torch
     assert status == 0
-    lines = captured.out.splitlines()
     assert lines[0].startswith("machine: ") and "numpy" in lines[0] and "torch" in lines[0]
     conv = [line for line in lines if "ratio numpy/torch" in line]
     assert len(conv) == len(bench.QUICK_CONV_SIZES)
@@ -44,18 +76,18 @@ def test_quick_bench_prints_every_ratio(capsys):
     assert sum("ratio (numpy/torch)" in line for line in lines) == 2 * len(bench.PARITY_NETWORKS)
 
 
-def test_bench_without_torch_skips_its_parts(monkeypatch, capsys):
-    monkeypatch.setattr(engines, "torch_available", lambda: (False, "torch is not installed (test)"))
-    status, captured = _run(["--quick"], capsys)
+def test_bench_without_torch_skips_its_parts(without_torch):
+    status, lines, _ = without_torch
+    out = "\n".join(lines)
     assert status == 0
-    assert "torch parts skipped: torch is not installed (test)" in captured.out
-    assert "ratio numpy/torch" not in captured.out and "/gradcheck" not in captured.out
-    assert "torch skipped" in captured.out and "gradcheck skipped" in captured.out
-    assert "M multiply-adds/s" in captured.out
+    assert "torch parts skipped: torch is not installed (test)" in out
+    assert "ratio numpy/torch" not in out and "/gradcheck" not in out
+    assert "torch skipped" in out and "gradcheck skipped" in out
+    assert "M multiply-adds/s" in out
 
 
-def test_measurements_are_returned_as_a_dict():
-    results = bench.measure(repeat=1, quick=True)
+def test_measurements_are_returned_as_a_dict(without_torch):
+    results = without_torch[2]
     assert {"machine", "dgemm", "conv", "gradcheck", "reference", "verify"} <= set(results)
     assert results["dgemm"]["size"] == bench.QUICK_DGEMM_SIZE and results["dgemm"]["rate"] > 0
     rate = f"product: {results['dgemm']['rate'] / 1e9:.2f} G multiply-adds/s)"
@@ -76,11 +108,8 @@ def test_bad_repeat_is_refused(capsys):
     assert status == 2 and "--repeat" in captured.err
 
 
-def test_quick_parity_section_times_both_engines_on_every_network():
-    ok, reason = engines.torch_available()
-    if not ok:
-        pytest.skip(reason)
-    rows = bench._time_parity_epochs(repeat=1, quick=True, torch=bench._load_torch(None))
+def test_quick_parity_section_times_both_engines_on_every_network(with_torch):
+    rows = with_torch[2]["parity"]
     # each network with parity's thread setting, then with the pools' defaults
     assert [(row["network"], row["threads"]) for row in rows] == [
         (name, threads) for name in bench.PARITY_NETWORKS for threads in (lockstep.TRAINING_THREADS, None)
@@ -97,8 +126,8 @@ def test_quick_parity_section_times_both_engines_on_every_network():
     assert targeted == list(bench.PARITY_TARGETED) == ["001", "004b"]
 
 
-def test_parity_section_without_torch_times_numpy_alone():
-    rows = bench._time_parity_epochs(repeat=1, quick=True, torch=None)
+def test_parity_section_without_torch_times_numpy_alone(without_torch):
+    rows = without_torch[2]["parity"]
     assert all(row["numpy_s"] > 0 and row["torch_s"] is None and row["ratio"] is None for row in rows)
     lines = bench._parity_lines(rows, quick=False)
     assert lines[1].startswith("(e) training parity, one epoch")
