@@ -1,10 +1,13 @@
 """The implementation under test cannot fool, crash or hang the harness.
 
-Each fault and cheat runs through the real command line in a subprocess,
-and each must end with the right verdict and exit code, a one-line reason,
-no traceback of ours, a complete report, and no process left behind
-(every process the run started carries a marker in its environment, and
-none may be alive afterwards). Timeouts only ever meet programs that never
+Each fault and cheat runs through the real command line, and each must
+end with the right verdict and exit code, a one-line reason, no traceback
+of ours, a complete report, and no process left behind (every process the
+run started carries a marker in its environment, and none may be alive
+afterwards). The implementation runs in worker processes either way; the
+command line itself runs in a subprocess where the claim is about that
+process (its exit status on a usage or import error, its stdout), and in
+this process elsewhere. Timeouts only ever meet programs that never
 answer; every other limit is generous.
 """
 
@@ -46,7 +49,7 @@ def test_patching_the_harness_at_import_changes_nothing(tmp_path):
         def relu_forward(x):
             return -1.0 if not isinstance(x, list) else [relu_forward(v) for v in x]
     """
-    run = verify(tmp_path, write_module(tmp_path, source), "--op", "relu")
+    run = verify(tmp_path, write_module(tmp_path, source), "--op", "relu", in_process=True)
     assert run.code == 1
     assert run.results("fail") and not run.results("pass")
 
@@ -64,7 +67,7 @@ def test_reading_the_callers_frames_finds_no_expected_values(tmp_path):
                 frame = frame.f_back
             return x
     """
-    run = verify(tmp_path, write_module(tmp_path, source), "--op", "relu")
+    run = verify(tmp_path, write_module(tmp_path, source), "--op", "relu", in_process=True)
     assert run.code == 1 and run.results("fail")
 
 
@@ -113,7 +116,7 @@ CALLS = """
 def test_a_fault_fails_one_case_and_the_run_goes_on(tmp_path, fault, reason):
     path = write_module(tmp_path, CALLS.replace("{fault}", fault))
     # 2 s per case: the loop never answers, and a relu case takes microseconds
-    run = verify(tmp_path, path, "--op", "relu", "--timeout", "2", "--memory", "2048")
+    run = verify(tmp_path, path, "--op", "relu", "--timeout", "2", "--memory", "2048", in_process=True)
     assert run.code == 1
     failed = run.results("fail")
     assert len({r["case"] for r in failed}) == 1, [r["message"] for r in failed]
@@ -139,7 +142,7 @@ def test_exit_at_import_is_an_import_error_naming_the_line(tmp_path):
 )
 def test_an_import_failure_is_reported_once_with_exit_2(tmp_path, source, message):
     path = write_module(tmp_path, source)
-    run = verify(tmp_path, path)
+    run = verify(tmp_path, path, in_process=True)
     assert run.code == 2
     assert run.err.count("error: cannot import") == 1 and message in run.err and "line 1" in run.err
 
@@ -171,7 +174,7 @@ def test_numpy_error_settings_of_the_implementation_stay_in_its_process(tmp_path
             with np.errstate(all="ignore"):
                 return 1.0 / (1.0 + np.exp(-x))
     """
-    run = verify(tmp_path, write_module(tmp_path, source), "--op", "sigmoid", "--arrays")
+    run = verify(tmp_path, write_module(tmp_path, source), "--op", "sigmoid", "--arrays", in_process=True)
     assert run.code == 0
 
 
@@ -189,7 +192,9 @@ def test_changing_an_argument_fails_naming_it_even_at_float32(tmp_path):
                     row[:] = [1e150] * len(row)
             return out
     """
-    run = verify(tmp_path, write_module(tmp_path, source), "--op", "conv2d", "--dtype", "float32")
+    run = verify(
+        tmp_path, write_module(tmp_path, source), "--op", "conv2d", "--dtype", "float32", in_process=True
+    )
     assert run.code == 1 and not run.results("pass")
     assert any("modified its argument x (in conv2d_forward) in place" in r["message"] for r in run.results())
 
@@ -215,7 +220,7 @@ def test_changing_an_argument_fails_naming_it_even_at_float32(tmp_path):
     ids=["string", "none", "bool", "complex", "huge-integer"],
 )
 def test_only_real_numbers_are_accepted(tmp_path, op, source, message):
-    run = verify(tmp_path, write_module(tmp_path, source), "--op", op)
+    run = verify(tmp_path, write_module(tmp_path, source), "--op", op, in_process=True)
     assert run.code == 1
     forward = [r for r in run.results() if r["check"] == "forward"]
     assert forward and all(r["status"] == "fail" and message in r["message"] for r in forward), forward[0]
@@ -251,7 +256,7 @@ def test_a_run_that_checks_nothing_does_not_pass(tmp_path, kind):
             write_module(tmp_path, "def relu_forward(x):\n    raise NotImplementedError('later')\n")
         ],
     }[kind]
-    run = verify(tmp_path, *args)
+    run = verify(tmp_path, *args, in_process=True)
     assert run.code == 3
     assert run.report["verdict"].startswith("nothing was checked: ")
     assert run.out.startswith("nothing was checked: ")
@@ -278,7 +283,7 @@ def test_a_layer_that_misuses_the_learning_rate_fails(tmp_path, update, message)
     assert text.count("self.weights -= learning_rate * weights_gradient") == 1
     (folder / "dense.py").write_text(text.replace("self.weights -= learning_rate * weights_gradient", update))
     (folder / "layer.py").write_text((LAYERS / "layer.py").read_text())
-    run = verify(tmp_path, "--layer-api", str(folder), "--op", "dense")
+    run = verify(tmp_path, "--layer-api", str(folder), "--op", "dense", in_process=True)
     backward = [r for r in run.results() if r["check"] == "backward"]
     assert run.code == 1 and backward and all(r["status"] == "fail" for r in backward)
     assert all("the parameter update is not learning_rate x gradient" in r["message"] for r in backward)
@@ -293,7 +298,7 @@ def test_an_input_gradient_that_depends_on_the_learning_rate_fails(tmp_path):
     new = "        input_gradient = learning_rate * np.dot(self.weights.T, output_gradient)\n"
     (folder / "dense.py").write_text(text.replace(old, new))
     (folder / "layer.py").write_text((LAYERS / "layer.py").read_text())
-    run = verify(tmp_path, "--layer-api", str(folder), "--op", "dense")
+    run = verify(tmp_path, "--layer-api", str(folder), "--op", "dense", in_process=True)
     failed = [r for r in run.results("fail") if r["check"] == "backward"]
     assert run.code == 1 and len(failed) >= 10  # every case that checks dx
     assert all("the input gradient depends on the learning rate: dx[" in r["message"] for r in failed)
@@ -312,7 +317,7 @@ def test_unrelated_broken_files_and_scripts_in_a_layer_folder_are_skipped_with_a
     (folder / "train.py").write_text(
         "import time\n\ndef mse(y_true, y_pred):\n    return 0.0\n\nwhile True:\n    time.sleep(1)\n"
     )
-    run = verify(tmp_path, "--layer-api", str(folder), "--op", "dense", "--op", "mse")
+    run = verify(tmp_path, "--layer-api", str(folder), "--op", "dense", "--op", "mse", in_process=True)
     assert run.code == 0, run.out
     notes = " ".join(run.report["notes"])
     assert "train_mnist.py: skipped, cannot parse it: SyntaxError" in notes
@@ -328,9 +333,13 @@ def test_a_command_whose_child_holds_stdout_passes_and_leaves_nothing(tmp_path):
     root = str(one_case(tmp_path))
     os.environ["COMMAND_IMPL_PID_FILE"] = str(pid_file)
     try:
-        streaming = verify(tmp_path, "--command", f"{COMMAND} child-holds-stdout", "--op", "relu")
+        streaming = verify(
+            tmp_path, "--command", f"{COMMAND} child-holds-stdout", "--op", "relu", in_process=True
+        )
         # one process (and child) per check: one case's two checks show it
-        one_shot = verify(tmp_path, "--command", f"{COMMAND} one-shot child-holds-stdout", "--root", root)
+        one_shot = verify(
+            tmp_path, "--command", f"{COMMAND} one-shot child-holds-stdout", "--root", root, in_process=True
+        )
     finally:
         del os.environ["COMMAND_IMPL_PID_FILE"]
     assert streaming.code == 0 and one_shot.code == 0, one_shot.out
@@ -340,13 +349,15 @@ def test_a_command_whose_child_holds_stdout_passes_and_leaves_nothing(tmp_path):
 
 
 def test_non_utf8_stderr_does_not_fail_a_case(tmp_path):
-    run = verify(tmp_path, "--command", f"{COMMAND} bad-stderr", "--op", "relu")
+    run = verify(tmp_path, "--command", f"{COMMAND} bad-stderr", "--op", "relu", in_process=True)
     assert run.code == 0
 
 
 def test_a_hanging_command_times_out_per_case(tmp_path):
     root = one_case(tmp_path)  # the command answers no case: nothing correct runs under the 1 s limit
-    run = verify(tmp_path, "--command", f"{COMMAND} hang", "--root", str(root), "--timeout", "1")
+    run = verify(
+        tmp_path, "--command", f"{COMMAND} hang", "--root", str(root), "--timeout", "1", in_process=True
+    )
     assert run.code == 1
     assert [r["message"] for r in run.results()] == ["timed out after 1 s; the worker was killed"] * 2
 
@@ -368,5 +379,7 @@ def test_rewriting_the_fixture_files_during_the_run_changes_nothing(tmp_path):
         def relu_forward(x):
             return [[0.0] * len(row) for row in x]
     """
-    run = verify(tmp_path, write_module(tmp_path, source), "--root", str(root), "--op", "relu")
+    run = verify(
+        tmp_path, write_module(tmp_path, source), "--root", str(root), "--op", "relu", in_process=True
+    )
     assert run.code == 1 and run.results("fail")

@@ -1,31 +1,122 @@
-"""`cnn-oracle verify` run the way a user runs it: in a subprocess, with
-the checks every run must pass (no traceback, a complete report, one-line
-reasons, no process left behind)."""
+"""`cnn-oracle verify` run the way a user runs it, with the checks every
+run must pass (no traceback, a complete report, one-line reasons, no
+process left behind).
 
+verify() runs the command line in a subprocess: for claims about the
+process (its exit status, its own output streams, signals). run_cli() runs
+the same command line in this process (what `python -m oracle.cli` does,
+less the interpreter's start and imports): for claims about the report,
+whose implementation runs in worker processes either way."""
+
+import contextlib
+import io
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 MARK = "CNN_ORACLE_TEST_RUN"
 
 
-def _alive_with(marker):
-    """Pids of live (not zombie) processes whose environment holds marker."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes()
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if f"{MARK}={marker}".encode() in environ.split(b"\0") and state != "Z":
-            found.append(int(entry.name))
+SIGKILL_BIT = 1 << (9 - 1)  # in /proc/PID/status's signal masks
+PF_EXITING = 0x4  # in /proc/PID/stat's flags
+
+
+def _dying(entry):
+    """Whether the process is a zombie, exiting, or has a SIGKILL pending
+    (sent by the run's kill of its workers' process groups, a grandchild may
+    not have acted on it yet when the run returns)."""
+    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+    if fields[0] in ("Z", "X") or int(fields[6]) & PF_EXITING:
+        return True
+    for line in (entry / "status").read_text().splitlines():
+        if line.startswith(("SigPnd:", "ShdPnd:")) and int(line.split()[1], 16) & SIGKILL_BIT:
+            return True
+    return False
+
+
+def _alive_with(marker, attempts=5):
+    """Pids of live processes (not zombie, not dying) whose environment
+    holds marker; looked for again a few times 0.2 s apart while any is
+    found, for the moment between a SIGKILL's delivery and the exit."""
+    for _ in range(attempts):
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                environ = (entry / "environ").read_bytes()
+                if f"{MARK}={marker}".encode() in environ.split(b"\0") and not _dying(entry):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+        if not found:
+            break
+        time.sleep(0.2)
     return found
+
+
+@dataclass
+class Done:
+    """What a run of the command line left: like subprocess.CompletedProcess."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@contextlib.contextmanager
+def _marked(marker):
+    """os.environ holds MARK=marker meanwhile: the workers a run starts inherit it."""
+    before = os.environ.get(MARK)
+    os.environ[MARK] = marker
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ[MARK]
+        else:
+            os.environ[MARK] = before
+
+
+def run_cli(*argv):
+    """`cnn-oracle ARGV` in this process: Done(exit status, stdout, stderr).
+    The SIGTERM handler verify installs is put back afterwards."""
+    from oracle import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    handler = signal.getsignal(signal.SIGTERM)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = cli.main(list(argv))
+            except SystemExit as stop:  # argparse's usage errors
+                code = stop.code if isinstance(stop.code, int) else 1
+    finally:
+        signal.signal(signal.SIGTERM, handler)
+    return Done(code, out.getvalue(), err.getvalue())
+
+
+def run_marked(*argv, in_process=False, timeout=600, **kwargs):
+    """`cnn-oracle ARGV` (in a subprocess, or in this process) with the
+    checks every run must pass that need no report: no traceback, no process
+    left behind. Returns Done (or CompletedProcess)."""
+    marker = uuid.uuid4().hex
+    if in_process:
+        with _marked(marker):
+            done = run_cli(*argv)
+    else:
+        command = [sys.executable, "-m", "oracle.cli", *argv]
+        env = {**os.environ, MARK: marker}
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env, **kwargs)
+    assert "Traceback" not in done.stderr + done.stdout, done.stderr[-3000:]
+    assert _alive_with(marker) == [], "the run left processes behind"
+    return done
 
 
 class Run:
@@ -36,30 +127,14 @@ class Run:
         return [r for r in self.report["results"] if status in (None, r["status"])]
 
 
-def verify(tmp_path, *args, timeout=600):
-    """`cnn-oracle verify ARGS --format json --output FILE` in a subprocess
-    (without fresh cases unless ARGS has --fresh); asserts what every run
-    must satisfy, returns the Run."""
+def verify(tmp_path, *args, timeout=600, in_process=False):
+    """`cnn-oracle verify ARGS --format json --output FILE` in a subprocess,
+    or in this process if in_process (without fresh cases unless ARGS has
+    --fresh); asserts what every run must satisfy, returns the Run."""
     output = tmp_path / f"report-{uuid.uuid4().hex[:6]}.json"
-    marker = uuid.uuid4().hex
     fresh = [] if "--fresh" in args else ["--fresh", "0"]  # the fixed cases, unless the test asks
-    command = [
-        sys.executable,
-        "-m",
-        "oracle.cli",
-        "verify",
-        *args,
-        *fresh,
-        "--format",
-        "json",
-        "--output",
-        str(output),
-    ]
-    done = subprocess.run(
-        command, capture_output=True, text=True, timeout=timeout, env={**os.environ, MARK: marker}
-    )
-    assert "Traceback" not in done.stderr + done.stdout, done.stderr[-3000:]
-    assert _alive_with(marker) == [], "the run left processes behind"
+    argv = ["verify", *args, *fresh, "--format", "json", "--output", str(output)]
+    done = run_marked(*argv, in_process=in_process, timeout=timeout)
     report = json.loads(output.read_text()) if output.exists() else None
     if done.returncode in (0, 1, 3):
         assert report is not None and report["exit_code"] == done.returncode
