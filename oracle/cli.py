@@ -114,9 +114,10 @@ def check(args):
                 for line in result.problems:
                     print(f"         {line}")
     if args.root is None:
-        for problem in golden.stale():
-            print(f"FAIL {problem}")
-            failed.append(problem)
+        for problem in [*golden.stale(), fixtures.valid_list_problem(validator)]:
+            if problem:
+                print(f"FAIL {problem}")
+                failed.append(problem)
     values = sum(r.checked for r in results)
     errata = sum(r.errata for r in results)
     print(
@@ -127,13 +128,19 @@ def check(args):
 
 
 def build_golden(args):
-    from oracle.conformance import golden
+    import jsonschema
+
+    from oracle.conformance import fixtures, golden
 
     changed = golden.build(args.root)
     where = args.root or golden.golden_dir()
     print(
         f"{len(changed)} golden file(s) written to {where}" + (f": {', '.join(changed)}" if changed else "")
     )
+    if args.root is None:
+        validator = jsonschema.Draft202012Validator(fixtures.schema())
+        written = fixtures.write_valid_list(validator)
+        print(f"{fixtures.fixtures_dir() / fixtures.VALID_LIST}: {'written' if written else 'current'}")
     return 0
 
 

@@ -4,6 +4,7 @@ A check never stops at the first bad case: every problem becomes a
 CaseResult naming the file, the JSON path and what is wrong.
 """
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -36,9 +37,15 @@ class FixtureError(ValueError):
 
 
 def load(path):
+    return read(path)[0]
+
+
+def read(path):
+    """(the document, the SHA-256 of the file's bytes)."""
     path = Path(path)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
+        return json.loads(data.decode("utf-8")), hashlib.sha256(data).hexdigest()
     except json.JSONDecodeError as error:
         raise FixtureError(
             f"{path}: invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
@@ -98,6 +105,68 @@ def schema_errors(case, validator=None):
         f"{error.json_path}: {error.message}"
         for error in sorted(validator.iter_errors(_arrays_checked(case)), key=lambda e: list(e.absolute_path))
     ]
+
+
+# The shipped files known to pass the schema, by the SHA-256 of their bytes,
+# under the schema's own digest: a file whose digest is listed is not validated
+# again (validation is most of the cost of reading the cases, some 0.4 s per
+# run); any other file, or every file once the schema changes, is.
+# `cnn-oracle fixtures build` writes the list, `fixtures check` fails when it
+# is not current.
+VALID_LIST = "schema-valid.sha256"
+
+
+def _schema_digest(folder):
+    return hashlib.sha256((folder / "schema.json").read_bytes()).hexdigest()
+
+
+def valid_list_text(validator, folder=None):
+    """The list as the shipped files under `folder` (default: the shipped
+    folder) make it now: the schema's digest, then `digest  path` for each
+    file without a schema problem."""
+    folder = Path(folder or fixtures_dir())
+    lines = [f"{_schema_digest(folder)}  schema.json"]
+    for path in case_files(folder):
+        try:
+            document, digest = read(path)
+        except FixtureError:
+            continue
+        if not schema_errors(document, validator):
+            lines.append(f"{digest}  {path.relative_to(folder).as_posix()}")
+    return "\n".join(lines) + "\n"
+
+
+def valid_list_problem(validator):
+    """What is wrong with the shipped list ('' when `fixtures build` would
+    write it as it is)."""
+    path = fixtures_dir() / VALID_LIST
+    if not path.is_file():
+        return f"{path}: missing (run cnn-oracle fixtures build)"
+    if path.read_text() != valid_list_text(validator):
+        return f"{path}: not current, a rebuild would change it (run cnn-oracle fixtures build)"
+    return ""
+
+
+def write_valid_list(validator):
+    """Write the shipped list; whether it changed."""
+    path, text = fixtures_dir() / VALID_LIST, valid_list_text(validator)
+    if path.is_file() and path.read_text() == text:
+        return False
+    path.write_text(text)
+    return True
+
+
+def known_valid(folder=None):
+    """Digests of file contents known to pass the schema (none when the list
+    is missing, or was made for another schema)."""
+    folder = Path(folder or fixtures_dir())
+    try:
+        digests = [line.split()[0] for line in (folder / VALID_LIST).read_text().splitlines() if line]
+    except (OSError, IndexError):
+        return frozenset()
+    if not digests or digests[0] != _schema_digest(folder):
+        return frozenset()
+    return frozenset(digests[1:])
 
 
 def _is_schema_array(value):
