@@ -5,7 +5,6 @@ that replays from a saved fixture, and never fail a correct engine."""
 
 import json
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 from xml.etree import ElementTree
@@ -15,6 +14,7 @@ import numpy as np
 import pytest
 from seeds import seeds
 from sources import write_module
+from verify_run import run_marked
 
 from oracle import registry, reports
 from oracle.conformance import adapters, fixtures, fresh
@@ -26,9 +26,11 @@ COMMAND = f"{sys.executable} {HERE / 'command_impl.py'}"
 NODE = shutil.which("node")
 
 
-def _cli(*args, cwd=None, env=None):
-    command = [sys.executable, "-m", "oracle.cli", "verify", *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=cwd, env=env)
+def _cli(*args, cwd=None):
+    """`cnn-oracle verify ARGS` (in this process: every claim here is about
+    what it reports), with verify_run's checks: no traceback, no process
+    left behind."""
+    return run_marked("verify", *args, in_process=True, cwd=cwd)
 
 
 # ---- what the fixed cases let through ----
@@ -203,8 +205,8 @@ def test_a_shape_bug_fails_and_shrinks_to_a_small_case(tmp_path, bug, check, sma
     assert _cli("reference", "--root", str(saved), "--fresh", "0", cwd=tmp_path).returncode == 0
 
 
-def test_the_text_report_shows_the_counterexample_and_how_to_replay_it(tmp_path):
-    path = write_module(tmp_path, CONV.format(bug="first-channel-only"))
+def test_the_text_report_shows_the_counterexample_and_how_to_replay_it(first_channel_only):
+    path, _ = first_channel_only
     done = _cli(path, "--op", "conv2d", "--seed", "3")
     text = done.stdout
     assert "fixed cases (hand-worked and golden):" in text and "fresh cases (seed 3):" in text
@@ -366,19 +368,20 @@ def test_fresh_cases_reach_every_shape_condition(op):
     assert WANTED[op] <= seen, WANTED[op] - seen
 
 
-def test_a_seed_reproduces_a_run_exactly(tmp_path):
-    source = CONV.format(bug="first-channel-only")
-    runs = [
-        json.loads(
-            _cli(write_module(tmp_path, source), "--op", "conv2d", "--seed", "9", "--format", "json").stdout
-        )
-        for _ in range(2)
-    ]
-    assert runs[0]["results"] == runs[1]["results"] and runs[0]["seed"] == 9
-    other = json.loads(
-        _cli(write_module(tmp_path, source), "--op", "conv2d", "--seed", "10", "--format", "json").stdout
-    )
-    assert other["results"] != runs[0]["results"]
+@pytest.fixture(scope="module")
+def first_channel_only(tmp_path_factory):
+    """(module path, JSON report at seed 3) of the conv that reads only its
+    first input channel: one run for the tests below."""
+    path = write_module(tmp_path_factory.mktemp("first_channel_only"), CONV.format(bug="first-channel-only"))
+    return path, json.loads(_cli(path, "--op", "conv2d", "--seed", "3", "--format", "json").stdout)
+
+
+def test_a_seed_reproduces_a_run_exactly(first_channel_only):
+    path, first = first_channel_only
+    again = json.loads(_cli(path, "--op", "conv2d", "--seed", "3", "--format", "json").stdout)
+    assert again["results"] == first["results"] and again["seed"] == 3
+    other = json.loads(_cli(path, "--op", "conv2d", "--seed", "10", "--format", "json").stdout)
+    assert other["results"] != first["results"]
 
 
 # ---- the backward against the implementation's own forward ----
@@ -419,9 +422,8 @@ def test_a_consistent_implementation_of_another_convention_passes_the_gradient_c
     assert rows[("gradient", "fresh")]["pass"] == 5 and rows[("gradient", "fresh")]["fail"] == 0
 
 
-def test_every_report_format_separates_fixed_and_fresh_cases(tmp_path):
-    path = write_module(tmp_path, CONV.format(bug="first-channel-only"))
-    report = json.loads(_cli(path, "--op", "conv2d", "--seed", "3", "--format", "json").stdout)
+def test_every_report_format_separates_fixed_and_fresh_cases(first_channel_only):
+    path, report = first_channel_only
     jsonschema.validate(report, reports.report_schema())
     assert {row["origin"] for row in report["rows"]} == {"fixed", "fresh"} and report["seed"] == 3
     assert sum(1 for r in report["results"] if r["counterexample"]) == 1

@@ -84,36 +84,40 @@ def _marked(marker):
             os.environ[MARK] = before
 
 
-def run_cli(*argv):
-    """`cnn-oracle ARGV` in this process: Done(exit status, stdout, stderr).
-    The SIGTERM handler verify installs is put back afterwards."""
+def run_cli(*argv, cwd=None):
+    """`cnn-oracle ARGV` in this process (in folder cwd if given):
+    Done(exit status, stdout, stderr). The SIGTERM handler verify installs
+    and the working folder are put back afterwards."""
     from oracle import cli
 
     out, err = io.StringIO(), io.StringIO()
-    handler = signal.getsignal(signal.SIGTERM)
+    handler, before = signal.getsignal(signal.SIGTERM), os.getcwd()
     try:
+        if cwd is not None:
+            os.chdir(cwd)
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
                 code = cli.main(list(argv))
             except SystemExit as stop:  # argparse's usage errors
-                code = stop.code if isinstance(stop.code, int) else 1
+                code = 0 if stop.code is None else stop.code if isinstance(stop.code, int) else 1
     finally:
+        os.chdir(before)
         signal.signal(signal.SIGTERM, handler)
     return Done(code, out.getvalue(), err.getvalue())
 
 
-def run_marked(*argv, in_process=False, timeout=600, **kwargs):
+def run_marked(*argv, in_process=False, cwd=None, timeout=600):
     """`cnn-oracle ARGV` (in a subprocess, or in this process) with the
     checks every run must pass that need no report: no traceback, no process
     left behind. Returns Done (or CompletedProcess)."""
     marker = uuid.uuid4().hex
     if in_process:
         with _marked(marker):
-            done = run_cli(*argv)
+            done = run_cli(*argv, cwd=cwd)
     else:
         command = [sys.executable, "-m", "oracle.cli", *argv]
         env = {**os.environ, MARK: marker}
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env, **kwargs)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd)
     assert "Traceback" not in done.stderr + done.stdout, done.stderr[-3000:]
     assert _alive_with(marker) == [], "the run left processes behind"
     return done
