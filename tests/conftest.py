@@ -3,6 +3,10 @@ import os
 
 from hypothesis import HealthCheck, settings
 
+# pytester runs the cnn-oracle pytest plugin in this process where a test's
+# claim is about what the plugin judges, not about a pytest process.
+pytest_plugins = ["pytester"]
+
 # Deterministic by default so runs agree under xdist and in any order, with
 # 30 examples a property (every run of the suite pays for them); the flake
 # hunt's CNN_ORACLE_HYPOTHESIS=random explores 200 new examples a property,

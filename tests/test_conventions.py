@@ -4,13 +4,13 @@ an unknown key or value is a usage error saying which.
 
 Each implementation below is the NumPy engine behind conversions written
 by hand for one set of conventions (independently of the harness's own
-conversions, oracle/conformance/convert.py), run through the command line.
+conversions, oracle/conformance/convert.py), run through the command line
+(in this process: the claims are about what it reports) or the pytest plugin.
 """
 
 import json
 import re
 import runpy
-import subprocess
 import sys
 from pathlib import Path
 
@@ -213,7 +213,7 @@ def _ops(ops):
 def test_an_implementation_in_declared_conventions_passes(name, tmp_path):
     source, ops = IMPLEMENTATIONS[name]
     module = write_module(tmp_path, NUMPY_ENGINE + source)
-    run = verify(tmp_path, module, *_ops(ops), "--fresh", "4", "--seed", "7")
+    run = verify(tmp_path, module, *_ops(ops), "--fresh", "4", "--seed", "7", in_process=True)
     failures = [f"{r['op']} {r['check']} {r['case']}: {r['message']}" for r in run.results("fail")]
     assert run.code == 0 and not failures, "\n".join(failures[:10])
     assert {r["op"] for r in run.results("pass")} == set(ops)
@@ -227,7 +227,7 @@ def test_the_declaration_is_what_makes_them_pass(tmp_path):
     module = write_module(tmp_path, NUMPY_ENGINE + HWC_HWIO)
     undeclared = tmp_path / "undeclared.json"
     undeclared.write_text(json.dumps({"layout": "CHW", "kernels": "OIHW"}))
-    run = verify(tmp_path, module, "--op", "conv2d", "--conventions", str(undeclared))
+    run = verify(tmp_path, module, "--op", "conv2d", "--conventions", str(undeclared), in_process=True)
     assert run.code == 1 and run.results("fail")
 
 
@@ -248,12 +248,12 @@ def _adapter_lines(path):
 @pytest.mark.parametrize("style", ["keras_style", "course_style", "plain_style"])
 def test_real_styles_pass_with_a_short_adapter_and_their_planted_bug_fails(style, tmp_path):
     assert len(_adapter_lines(STYLES / f"{style}.py")) <= 15
-    run = verify(tmp_path, str(STYLES / f"{style}.py"), "--fresh", "3", "--seed", "11")
+    run = verify(tmp_path, str(STYLES / f"{style}.py"), "--fresh", "3", "--seed", "11", in_process=True)
     failures = [f"{r['op']} {r['check']} {r['case']}: {r['message']}" for r in run.results("fail")]
     assert run.code == 0 and not failures, "\n".join(failures[:10])
     bug = STYLES / f"{style}_bug.py"
     broken = re.search(r"(\w+) must fail", bug.read_text()).group(1)
-    run = verify(tmp_path, str(bug), "--fresh", "3", "--seed", "11")
+    run = verify(tmp_path, str(bug), "--fresh", "3", "--seed", "11", in_process=True)
     assert run.code == 1 and {r["op"] for r in run.results("fail")} == {broken}
 
 
@@ -262,7 +262,7 @@ def test_real_styles_pass_with_a_short_adapter_and_their_planted_bug_fails(style
 
 def test_a_tied_bias_implementation_is_checked_on_untied_cases_without_their_bias_gradient(tmp_path):
     module = write_module(tmp_path, NUMPY_ENGINE + KERAS_MEANINGS)
-    run = verify(tmp_path, module, "--op", "conv2d")
+    run = verify(tmp_path, module, "--op", "conv2d", in_process=True)
     untied = [r for r in run.results() if r["case"].startswith(("doc000", "doc001"))]
     assert untied and {r["status"] for r in untied} <= {"pass", "skip"}
     assert {r["check"] for r in untied if r["status"] == "pass"} == {"forward", "backward"}
@@ -282,7 +282,7 @@ def test_cases_the_declaration_cannot_express_are_skipped_saying_why(tmp_path):
     _case_file(cases, "categorical_cross_entropy", {"y_true": [0.25, 0.75], "y_pred": [0.5, 0.5]})
     _case_file(cases, "binary_cross_entropy", {"y_true": [1.0, 0.0], "y_pred": [1.0, 0.25]})
     module = write_module(tmp_path, NUMPY_ENGINE + KERAS_MEANINGS)
-    run = verify(tmp_path, module, "--root", str(cases))
+    run = verify(tmp_path, module, "--root", str(cases), in_process=True)
     assert run.code == 3 and not run.results("pass")
     reasons = {r["op"]: r["message"] for r in run.results("skip")}
     assert reasons["categorical_cross_entropy"].startswith("soft labels (y_true is not one-hot)")
@@ -308,7 +308,7 @@ def test_cases_the_declaration_cannot_express_are_skipped_saying_why(tmp_path):
 )
 def test_a_module_declaring_an_unknown_convention_is_unusable(declaration, message, tmp_path):
     module = write_module(tmp_path, f"CONVENTIONS = {declaration}\ndef relu_forward(x):\n    return x\n")
-    run = verify(tmp_path, module)
+    run = verify(tmp_path, module, in_process=True)
     assert run.code == 2 and message in run.err
 
 
@@ -316,12 +316,12 @@ def test_a_conventions_file_is_validated_before_anything_runs(tmp_path):
     module = write_module(tmp_path, "def relu_forward(x):\n    return x\n")
     wrong = tmp_path / "conventions.json"
     wrong.write_text('{"vectors": "columns"}')
-    run = verify(tmp_path, module, "--conventions", str(wrong))
+    run = verify(tmp_path, module, "--conventions", str(wrong), in_process=True)
     assert run.code == 2 and f"{wrong}: vectors: unknown value 'columns'" in run.err
     wrong.write_text("{layout: NHWC}")
-    run = verify(tmp_path, module, "--conventions", str(wrong))
+    run = verify(tmp_path, module, "--conventions", str(wrong), in_process=True)
     assert run.code == 2 and f"--conventions {wrong}: not JSON" in run.err
-    run = verify(tmp_path, "--engine", "numpy", "--conventions", str(wrong))
+    run = verify(tmp_path, "--engine", "numpy", "--conventions", str(wrong), in_process=True)
     assert run.code == 2 and "the built-in engines follow the reference's conventions" in run.err
 
 
@@ -349,29 +349,29 @@ HANDSHAKE_WORKER = """
 
 def test_a_worker_declares_its_conventions_in_the_handshake(tmp_path):
     worker = write_module(tmp_path, HANDSHAKE_WORKER.replace("CONVENTIONS", '{"layout": "HWC"}'), "worker")
-    run = verify(tmp_path, "--command", f"{sys.executable} {worker}")
+    run = verify(tmp_path, "--command", f"{sys.executable} {worker}", in_process=True)
     assert run.code == 0 and run.report["conventions"]["layout"] == "HWC"
     assert {r["op"] for r in run.results("pass")} == {"conv2d"}
     worker = write_module(tmp_path, HANDSHAKE_WORKER.replace("CONVENTIONS", '{"layout": "WHC"}'), "worker")
-    run = verify(tmp_path, "--command", f"{sys.executable} {worker}")
+    run = verify(tmp_path, "--command", f"{sys.executable} {worker}", in_process=True)
     assert run.code == 2 and """handshake: "conventions": layout: unknown value 'WHC'""" in run.err
 
 
-def test_the_pytest_plugin_converts_to_declared_conventions(tmp_path):
-    module = write_module(tmp_path, NUMPY_ENGINE + HWC_HWIO)
-    pytest_run = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--impl={module}"]
+def test_the_pytest_plugin_converts_to_declared_conventions(pytester):
+    module = write_module(pytester.path, NUMPY_ENGINE + HWC_HWIO)
 
     def run(*args):
-        return subprocess.run([*pytest_run, *args], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        return pytester.runpytest_inprocess("-q", "-p", "no:cacheprovider", f"--impl={module}", *args)
 
     done = run("--oracle-op=conv2d")
-    assert done.returncode == 0 and " passed" in done.stdout, done.stdout[-2000:]
-    undeclared = tmp_path / "undeclared.json"
+    output = "\n".join(done.outlines)
+    assert done.ret == 0 and " passed" in output, output[-2000:]
+    undeclared = pytester.path / "undeclared.json"
     undeclared.write_text(json.dumps({"layout": "CHW", "kernels": "OIHW"}))
-    assert run("--oracle-op=conv2d", f"--oracle-conventions={undeclared}").returncode == 1
+    assert run("--oracle-op=conv2d", f"--oracle-conventions={undeclared}").ret == 1
     undeclared.write_text(json.dumps({"layout": "CWH"}))
     done = run("--oracle-op=conv2d", f"--oracle-conventions={undeclared}")
-    assert done.returncode == 2 and "layout: unknown value 'CWH'" in done.stdout + done.stderr
+    assert done.ret == 2 and "layout: unknown value 'CWH'" in "\n".join(done.outlines + done.errlines)
 
 
 def test_a_loss_without_its_derivative_has_its_forward_checked(tmp_path):
@@ -379,7 +379,7 @@ def test_a_loss_without_its_derivative_has_its_forward_checked(tmp_path):
         "def mse(y_true, y_pred):\n    return sum((p - t) ** 2 for t, p in zip(y_true, y_pred)) / len(y_true)"
     )
     module = write_module(tmp_path, source)
-    run = verify(tmp_path, module, "--op", "mse")
+    run = verify(tmp_path, module, "--op", "mse", in_process=True)
     assert run.code == 0
     assert {r["check"] for r in run.results("pass")} == {"forward"}
     assert {r["message"] for r in run.results("skip")} == {

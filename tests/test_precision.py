@@ -3,7 +3,6 @@ float32 tier and fails at float64's, values float32 cannot hold are skipped
 saying why, and the tier keeps a measured margin."""
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -85,19 +84,15 @@ def test_the_reference_engine_refuses_float32(capsys):
     assert "computes in float64 only" in capsys.readouterr().err
 
 
-def test_the_pytest_plugin_judges_at_the_requested_tier(tmp_path):
+def test_the_pytest_plugin_judges_at_the_requested_tier(pytester):
     def run(*args):
-        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--oracle-op=dense"]
-        return subprocess.run(
-            [*command, f"--command={FLOAT32_COMMAND}", *args],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=300,
+        return pytester.runpytest_inprocess(
+            "-q", "-p", "no:cacheprovider", "--oracle-op=dense", f"--command={FLOAT32_COMMAND}", *args
         )
 
-    assert run("--oracle-dtype=float32").returncode == 0
-    assert run().returncode == 1
+    at_float32 = run("--oracle-dtype=float32")
+    assert at_float32.ret == 0 and at_float32.parseoutcomes()["passed"] > 0
+    assert run().ret == 1
 
 
 def test_a_case_the_reference_rejects_is_a_fixture_error_naming_it(tmp_path):
