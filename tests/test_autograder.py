@@ -1,11 +1,11 @@
 """The autograders' result files (`verify --format gradescope|prairielearn|
 github-classroom`) and points files (`--points`), through the CLI as course
-staff run it. Every file is validated against a JSON Schema written from
-the platform's published format (tests/autograder_schemas/); the expected
-scores are worked out here from the JSON report's counts."""
+staff run it (in this process, but for the README's sample). Every file is
+validated against a JSON Schema written from the platform's published
+format (tests/autograder_schemas/); the expected scores are worked out here
+from the JSON report's counts."""
 
 import json
-import os
 import shlex
 import subprocess
 import sys
@@ -15,7 +15,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 from sources import write_module
-from verify_run import MARK, _alive_with, verify
+from verify_run import run_marked, verify
 
 SCHEMAS = Path(__file__).parent / "autograder_schemas"
 FORMATS = ("gradescope", "prairielearn", "github-classroom")
@@ -52,17 +52,13 @@ SYNTAX_ERROR = """
 
 
 def graded(tmp_path, fmt, *args):
-    """`cnn-oracle verify ARGS --format FMT --output FILE` in a subprocess
+    """`cnn-oracle verify ARGS --format FMT --output FILE` in this process
     (fixed cases only unless ARGS has --fresh), with verify_run's checks:
     (exit code, stderr, the file read as JSON or None)."""
     output = tmp_path / f"{fmt}-{uuid.uuid4().hex[:6]}.json"
-    marker = uuid.uuid4().hex
     fresh = [] if "--fresh" in args else ["--fresh", "0"]
-    command = [sys.executable, "-m", "oracle.cli", "verify", *args, *fresh, "--format", fmt]
-    command += ["--output", str(output)]
-    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, MARK: marker})
-    assert "Traceback" not in done.stderr + done.stdout, done.stderr[-3000:]
-    assert _alive_with(marker) == [], "the run left processes behind"
+    argv = ["verify", *args, *fresh, "--format", fmt, "--output", str(output)]
+    done = run_marked(*argv, in_process=True)
     document = json.loads(output.read_text()) if output.exists() else None
     if document is not None:
         schema = json.loads((SCHEMAS / f"{fmt}.schema.json").read_text())
@@ -74,7 +70,8 @@ def graded(tmp_path, fmt, *args):
 def reference_rows(tmp_path_factory):
     """The JSON report's rows of the reference on OPS and FRESH: the tests
     every implementation is graded on (one verify run for the tests below)."""
-    return verify(tmp_path_factory.mktemp("reference"), "--engine", "reference", *OPS, *FRESH).report["rows"]
+    folder = tmp_path_factory.mktemp("reference")
+    return verify(folder, "--engine", "reference", *OPS, *FRESH, in_process=True).report["rows"]
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +79,7 @@ def partly_wrong(tmp_path_factory):
     """(module path, JSON report's rows) of PARTLY_WRONG on OPS and FRESH."""
     folder = tmp_path_factory.mktemp("partly_wrong")
     module = write_module(folder, PARTLY_WRONG)
-    return module, verify(folder, module, *OPS, *FRESH).report["rows"]
+    return module, verify(folder, module, *OPS, *FRESH, in_process=True).report["rows"]
 
 
 def _name(row):
@@ -195,7 +192,7 @@ def test_an_op_the_implementation_lacks_keeps_its_fresh_tests_at_zero(tmp_path, 
 def test_a_float32_run_is_graded_on_its_own_rows(tmp_path):
     args = ("--engine", "numpy", "--dtype", "float32", "--op", "conv2d", "--fresh", "1", "--seed", "1")
     code, _, document = graded(tmp_path, "github-classroom", *args)
-    report = verify(tmp_path, *args).report
+    report = verify(tmp_path, *args, in_process=True).report
     assert code == 0 and document["status"] == "pass"
     # no gradient test: verify checks the backward against the forward's differences at float64 only
     assert set(_scores("github-classroom", document)) == {_name(row) for row in report["rows"]}
