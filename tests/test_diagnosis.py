@@ -4,13 +4,10 @@ matches, generic patterns say what they see, and the report shows where
 an output is wrong. (Each mutant of the corpus must be named by the
 diagnosis: tests/test_mutants.py.)"""
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 from sources import write_module
-from verify_run import verify
+from verify_run import run_marked, verify
 
 from oracle import registry, samples
 from oracle.conformance import fixtures
@@ -152,26 +149,21 @@ MISSING_ROT180 = """
 
 def test_the_report_names_the_bug_and_shows_where_the_output_is_wrong(tmp_path):
     module = write_module(tmp_path, MISSING_ROT180)
-    run = verify(tmp_path, module, "--op", "conv2d")
+    run = verify(tmp_path, module, "--op", "conv2d", in_process=True)
     assert run.code == 1
     backward = next(r for r in run.report["rows"] if r["check"] == "backward")
     assert backward["diagnosis"][0]["id"] == "conv-missing-rot180-in-input-gradient"
     assert backward["diagnosis"][0]["cases"] == backward["diagnosis"][0]["of"] > 0
     failure = next(r for r in run.results("fail") if r["diagnosis"])
     assert failure["wrong"]["dx"] and not any(map(np.any, failure["wrong"]["dkernels"]))
-    text = subprocess.run(
-        [sys.executable, "-m", "oracle.cli", "verify", module, "--op", "conv2d", "--fresh", "0"],
-        capture_output=True, text=True, timeout=600,
-    ).stdout  # fmt: skip
+    text = run_marked("verify", module, "--op", "conv2d", "--fresh", "0", in_process=True).stdout
     assert "likely: dX = dY full-correlated with K: the 180-degree rotation of the kernel is missing" in text
     assert "wrong elements of dx (X: outside tolerance, channel by channel):" in text
 
 
 def test_bugs_lists_the_catalogue_and_shows_one(tmp_path):
     def cli(*args):
-        return subprocess.run(
-            [sys.executable, "-m", "oracle.cli", "bugs", *args], capture_output=True, text=True, timeout=300
-        )
+        return run_marked("bugs", *args, in_process=True)
 
     listing = cli()
     assert listing.returncode == 0 and f"{len(BUGS)} bugs" in listing.stdout

@@ -42,7 +42,7 @@ def _file_part(location):
 
 def _verify_outcomes(tmp_path, implementation, ops):
     """{test id the plugin should use: status} from a verify run of the same cases."""
-    run = verify(tmp_path, implementation, *[word for op in ops for word in ("--op", op)])
+    run = verify(tmp_path, implementation, *[word for op in ops for word in ("--op", op)], in_process=True)
     assert run.report is not None, run.err
     return run, {
         f"{r['op']}::{_file_part(r['location'])}::{r['case']}::{r['check']}": r["status"]
