@@ -168,6 +168,14 @@ def test_the_correct_conv_passes(tmp_path):
     assert done.returncode == 0, done.stdout[-2000:]
 
 
+@pytest.fixture(scope="module")
+def first_channel_only(tmp_path_factory):
+    """(module path, JSON report at seed 3) of the conv that reads only its
+    first input channel: one run for the tests below."""
+    path = write_module(tmp_path_factory.mktemp("first_channel_only"), CONV.format(bug="first-channel-only"))
+    return path, json.loads(_cli(path, "--op", "conv2d", "--seed", "3", "--format", "json").stdout)
+
+
 @pytest.mark.parametrize(
     "bug, check, smallest",
     [
@@ -368,17 +376,10 @@ def test_fresh_cases_reach_every_shape_condition(op):
     assert WANTED[op] <= seen, WANTED[op] - seen
 
 
-@pytest.fixture(scope="module")
-def first_channel_only(tmp_path_factory):
-    """(module path, JSON report at seed 3) of the conv that reads only its
-    first input channel: one run for the tests below."""
-    path = write_module(tmp_path_factory.mktemp("first_channel_only"), CONV.format(bug="first-channel-only"))
-    return path, json.loads(_cli(path, "--op", "conv2d", "--seed", "3", "--format", "json").stdout)
-
-
 def test_a_seed_reproduces_a_run_exactly(first_channel_only):
+    """In another process too (its own hash seed)."""
     path, first = first_channel_only
-    again = json.loads(_cli(path, "--op", "conv2d", "--seed", "3", "--format", "json").stdout)
+    again = json.loads(run_marked("verify", path, "--op", "conv2d", "--seed", "3", "--format", "json").stdout)
     assert again["results"] == first["results"] and again["seed"] == 3
     other = json.loads(_cli(path, "--op", "conv2d", "--seed", "10", "--format", "json").stdout)
     assert other["results"] != first["results"]
