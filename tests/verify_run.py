@@ -2,11 +2,12 @@
 run must pass (no traceback, a complete report, one-line reasons, no
 process left behind).
 
-verify() runs the command line in a subprocess: for claims about the
-process (its exit status, its own output streams, signals). run_cli() runs
-the same command line in this process (what `python -m oracle.cli` does,
-less the interpreter's start and imports): for claims about the report,
-whose implementation runs in worker processes either way."""
+verify() and run_marked() run the command line in a subprocess: for claims
+about that process (its exit status, its own output streams, its working
+folder). With in_process=True they run it in this process instead
+(run_cli: what `python -m oracle.cli` does, less the interpreter's start
+and the imports): for claims about what the run reports, since the
+implementation runs in worker processes either way."""
 
 import contextlib
 import io
