@@ -55,6 +55,24 @@ def test_the_layer_in_parts_computes_what_it_computes_whole(
         np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12, err_msg=name)
 
 
+def test_a_call_made_while_another_runs_is_not_cut(monkeypatch):
+    """Threads that bring their own parallelism (finite_diff's) get no helper
+    thread competing with them: only a call running alone is cut."""
+    monkeypatch.setattr(numpy_ops._Parts, "PART_WORK", 1)
+    monkeypatch.setattr(numpy_ops._Parts, "CPUS", 3)
+    parts = numpy_ops._Parts()
+    x, kernels, _ = _inputs((6, 2, 8, 8), (3, 2, 3, 3), tied=True)
+    geometry = numpy_ops._Geometry.of(x, kernels, 1, 0, np.float64)
+
+    def samples_of_each_part():
+        return parts.run(lambda samples, scratch: samples, geometry)
+
+    assert samples_of_each_part() == [slice(0, 2), slice(2, 4), slice(4, 6)]
+    with parts._counted():  # another thread's call, running
+        assert samples_of_each_part() == [slice(0, 6)]
+    assert samples_of_each_part() == [slice(0, 2), slice(2, 4), slice(4, 6)]
+
+
 def test_calls_from_several_threads_at_once_each_get_their_own_results(monkeypatch):
     monkeypatch.setattr(numpy_ops._Parts, "PART_WORK", 1)  # one caller at a time cuts its call into parts
     monkeypatch.setattr(numpy_ops, "_parts", numpy_ops._Parts())

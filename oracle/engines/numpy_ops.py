@@ -137,11 +137,11 @@ class _Parts:
     parts, taken in turn by the caller's thread and helper threads, when there
     is work enough for two, else whole on the caller's thread. One call in
     parts at a time: it uses every CPU, and part k's scratch is its own. A
-    call made while another thread's is in parts, or too small to cut, runs
+    call made while another thread's call runs, or too small to cut, runs
     whole in its thread's own scratch: callers that bring their own threads
-    (finite_diff does) each get a CPU."""
+    (finite_diff does) each get a CPU, and no helper thread competes with them."""
 
-    PART_WORK = 1 << 22  # least multiply-adds in a part: some 0.5 ms on a core, against waking a thread
+    PART_WORK = 1 << 19  # least multiply-adds in a part: some 0.1 ms of a core, against ~25 us to wake one
     BLAS_WORK = 1 << 18  # from here BLAS may start threads in a product (OpenBLAS: M * N * K > 2^18)
     CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
@@ -150,13 +150,28 @@ class _Parts:
         self.scratch = []  # scratch[k]: part k's work arrays
         self.own = threading.local()  # .scratch: a thread's work arrays for calls run whole
         self.helpers = None  # the threads that take parts alongside the caller's
+        self.counting = threading.Lock()
+        self.running = 0  # layer calls running now, in any thread
+
+    @contextlib.contextmanager
+    def _counted(self):
+        """Yields whether this is the only layer call running."""
+        with self.counting:
+            self.running += 1
+            alone = self.running == 1
+        try:
+            yield alone
+        finally:
+            with self.counting:
+                self.running -= 1
 
     def run(self, function, g):
         """[function(samples, scratch) for each part of the batch]."""
         work = g.multiply_adds
         count = max(1, min(self.CPUS, g.batch, work // self.PART_WORK))
-        with _blas.one_thread() if work >= self.BLAS_WORK else contextlib.nullcontext():
-            if count > 1 and self.lock.acquire(blocking=False):
+        blas = _blas.one_thread() if work >= self.BLAS_WORK else contextlib.nullcontext()
+        with self._counted() as alone, blas:
+            if count > 1 and alone and self.lock.acquire(blocking=False):
                 try:
                     self.scratch += [_Scratch() for _ in range(count - len(self.scratch))]
                     return self._in_parts(function, g.batch, count)
@@ -194,8 +209,9 @@ class _Parts:
         return results
 
     def forget_helpers(self):
-        """In a forked child: the helper threads did not follow."""
+        """In a forked child: the helper threads did not follow, and no call runs there."""
         self.lock, self.helpers = threading.Lock(), None
+        self.counting, self.running = threading.Lock(), 0
 
 
 class _BlasThreads:
