@@ -173,3 +173,33 @@ def test_the_nudged_twin_drifts_by_about_one_unit_of_rounding_per_step():
     plain.step(split.x_train[:8], targets)
     drift = lockstep._largest_divergence(plain.parameter_arrays(), twin.parameter_arrays())[0]
     assert 0 < drift < 1e-14
+
+
+def test_the_numpy_engine_leaves_out_only_the_first_layers_input_gradient(monkeypatch):
+    """Nobody reads the first layer's dx (torch's autograd does not compute
+    it either); every other layer's is computed, and the parameter
+    gradients are the same either way."""
+    asked = []
+    for name in ("conv2d_backward", "dense_backward"):
+        original = getattr(numpy_ops, name)
+
+        def recording(*args, original=original, name=name, **options):
+            asked.append((name, options.get("input_gradient", True)))
+            return original(*args, **options)
+
+        monkeypatch.setattr(numpy_ops, name, recording)
+    for network_name in ("001", "004b"):
+        spec, split = network.build(network_name)
+        lockstep.train(spec, split, ("numpy",), max_steps=1, evaluate=False)
+    assert asked == [  # backward runs from the last layer down
+        ("dense_backward", True),
+        ("dense_backward", True),
+        ("conv2d_backward", False),
+        ("dense_backward", True),
+        ("dense_backward", False),
+    ]
+    rng = np.random.default_rng(0)
+    x, kernels, dy = (rng.standard_normal(shape) for shape in ((2, 3, 6, 6), (4, 3, 3, 3), (2, 4, 4, 4)))
+    whole = numpy_ops.conv2d_backward(x, kernels, dy, bias="tied")
+    without = numpy_ops.conv2d_backward(x, kernels, dy, bias="tied", input_gradient=False)
+    assert without[0] is None and all(np.array_equal(a, b) for a, b in zip(whole[1:], without[1:]))

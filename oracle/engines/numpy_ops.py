@@ -419,16 +419,20 @@ def conv2d_forward(x, kernels, biases, stride=1, padding=0):
     return y
 
 
-def conv2d_backward(x, kernels, dy, stride=1, padding=0, bias="untied", per_sample=False):
+def conv2d_backward(
+    x, kernels, dy, stride=1, padding=0, bias="untied", per_sample=False, input_gradient=True
+):
     """(dx, dkernels, dbiases). With per_sample, the parameter gradients keep
-    the batch axis instead of being summed over it."""
+    the batch axis instead of being summed over it; without input_gradient,
+    dx is None (a network's first layer: nobody reads it)."""
     x, kernels, dy = np.asarray(x), np.asarray(kernels), np.asarray(dy)
     g = _Geometry.of(x, kernels, stride, padding, np.result_type(x, kernels, dy))
-    dx = np.empty(x.shape, g.dtype)
+    dx = np.empty(x.shape, g.dtype) if input_gradient else None
 
     def backward(samples, scratch):
         h = g.part(samples)
-        dx[samples] = _input_gradient(kernels, dy[samples], h, scratch)
+        if input_gradient:
+            dx[samples] = _input_gradient(kernels, dy[samples], h, scratch)
         products = _parameter_products(x[samples], dy[samples], h, scratch)
         return products if per_sample else products.sum(axis=0)
 
@@ -486,20 +490,22 @@ def dense_forward(x, weights, bias):
     return np.asarray(x) @ np.asarray(weights).T + np.asarray(bias)
 
 
-def dense_backward(x, weights, dy, per_sample=False):
+def dense_backward(x, weights, dy, per_sample=False, input_gradient=True):
+    """(dx, dweights, dbias), per_sample and input_gradient as conv2d_backward's."""
     x, weights, dy = np.asarray(x), np.asarray(weights), np.asarray(dy)
+    dx = dy @ weights if input_gradient else None
     if per_sample:
-        return dy @ weights, dy[:, :, None] * x[:, None, :], dy.copy()
-    return dy @ weights, dy.T @ x, dy.sum(axis=0)
+        return dx, dy[:, :, None] * x[:, None, :], dy.copy()
+    return dx, dy.T @ x, dy.sum(axis=0)
 
 
 def dense_batch_forward(x, weights, bias):
     return dense_forward(x, weights, bias)
 
 
-def dense_batch_backward(x, weights, dy):
+def dense_batch_backward(x, weights, dy, input_gradient=True):
     """Document 004: parameter gradients averaged over the batch."""
-    dx, dweights, dbias = dense_backward(x, weights, dy)
+    dx, dweights, dbias = dense_backward(x, weights, dy, input_gradient=input_gradient)
     m = np.shape(x)[0]
     return dx, dweights / m, dbias / m
 

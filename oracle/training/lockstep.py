@@ -28,6 +28,8 @@ PARITY_REL = 1e-10
 # whose parameters get a random last-bit nudge after every step (measured:
 # engines stay within ~3x of the twin while rounding is what they differ by).
 TWIN_FACTOR = 100.0
+# Ops whose NumPy backward can leave dx out (input_gradient=False).
+WITHOUT_INPUT_GRADIENT = ("conv2d", "dense", "dense_batch")
 # Threads each engine's pools (BLAS, torch's intra-op) may use while training.
 # The documents' networks run one small op at a time: a pool's extra threads
 # mostly wait at each op's barrier, and on a busy machine they wait for CPUs
@@ -97,6 +99,10 @@ class LayerwiseEngine:
         self.update_params = {"learning_rate": spec.learning_rate, **spec.optimizer_params}
         self.forward_once = _ForwardOnce() if engine == "numpy" else None
         self.run_layers = [self._runner(op, self.forward_once) for op in self.ops]
+        # The first layer's dx is read by nobody (torch's autograd does not compute it either).
+        self.backward_options = [{} for _ in self.ops]
+        if engine == "numpy" and self.ops[0].name in WITHOUT_INPUT_GRADIENT:
+            self.backward_options[0] = {"input_gradient": False}
         self.run_loss = self._runner(registry.get(spec.loss))
         self.run_update = self._runner(registry.get(spec.optimizer))
 
@@ -129,7 +135,7 @@ class LayerwiseEngine:
         for index in reversed(range(len(self.spec.layers))):
             parameters = self.parameters[index]
             inputs = {"x": activations[index], **parameters, "dy": dy}
-            out = self.run_layers[index](inputs, self.params[index])
+            out = self.run_layers[index](inputs, self.params[index], **self.backward_options[index])
             for name in parameters:
                 self._apply(index, name, out[self.ops[index].gradients[name]])
             dy = out["dx"]
