@@ -57,10 +57,12 @@ def test_the_layer_in_parts_computes_what_it_computes_whole(
 
 def test_a_call_made_while_another_runs_is_not_cut(monkeypatch):
     """Threads that bring their own parallelism (finite_diff's) get no helper
-    thread competing with them: only a call running alone is cut."""
+    thread competing with them: only a call running alone, outside
+    calls_whole(), is cut."""
     monkeypatch.setattr(numpy_ops._Parts, "PART_WORK", 1)
     monkeypatch.setattr(numpy_ops._Parts, "CPUS", 3)
     parts = numpy_ops._Parts()
+    monkeypatch.setattr(numpy_ops, "_parts", parts)
     x, kernels, _ = _inputs((6, 2, 8, 8), (3, 2, 3, 3), tied=True)
     geometry = numpy_ops._Geometry.of(x, kernels, 1, 0, np.float64)
 
@@ -69,6 +71,8 @@ def test_a_call_made_while_another_runs_is_not_cut(monkeypatch):
 
     assert samples_of_each_part() == [slice(0, 2), slice(2, 4), slice(4, 6)]
     with parts._counted():  # another thread's call, running
+        assert samples_of_each_part() == [slice(0, 6)]
+    with numpy_ops.calls_whole():  # a caller whose own threads are the parallelism
         assert samples_of_each_part() == [slice(0, 6)]
     assert samples_of_each_part() == [slice(0, 2), slice(2, 4), slice(4, 6)]
 

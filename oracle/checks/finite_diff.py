@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from oracle import engines
+from oracle.engines import numpy_ops
 from oracle.tolerance import FINITE_DIFFERENCE, FINITE_DIFFERENCE_STEP, compare
 
 
@@ -197,8 +198,13 @@ class _Threads:
             return
         if self.pool is None:
             self.pool = ThreadPoolExecutor(self.CPUS, thread_name_prefix="finite_diff")
-        for _ in self.pool.map(lambda task: task(), tasks):
+        for _ in self.pool.map(self._whole, tasks):
             pass
+
+    @staticmethod
+    def _whole(task):
+        with numpy_ops.calls_whole():  # these threads are the parallelism
+            task()
 
     def forget(self):
         """In a forked child: the pool's threads did not follow."""

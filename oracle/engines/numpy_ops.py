@@ -152,6 +152,7 @@ class _Parts:
         self.helpers = None  # the threads that take parts alongside the caller's
         self.counting = threading.Lock()
         self.running = 0  # layer calls running now, in any thread
+        self.whole = threading.local()  # .held: calls_whole() blocks this thread is in
 
     @contextlib.contextmanager
     def _counted(self):
@@ -171,7 +172,8 @@ class _Parts:
         count = max(1, min(self.CPUS, g.batch, work // self.PART_WORK))
         blas = _blas.one_thread() if work >= self.BLAS_WORK else contextlib.nullcontext()
         with self._counted() as alone, blas:
-            if count > 1 and alone and self.lock.acquire(blocking=False):
+            cut = count > 1 and alone and not getattr(self.whole, "held", 0)
+            if cut and self.lock.acquire(blocking=False):
                 try:
                     self.scratch += [_Scratch() for _ in range(count - len(self.scratch))]
                     return self._in_parts(function, g.batch, count)
@@ -254,6 +256,18 @@ class _BlasThreads:
     def forget(self):
         """In a forked child: no call is running there."""
         self.lock, self.inside = threading.Lock(), 0
+
+
+@contextlib.contextmanager
+def calls_whole():
+    """Layer calls made on this thread inside the block are never cut into
+    parts: for callers that keep every CPU busy with threads of their own
+    (finite_diff), where a helper thread would only compete with them."""
+    _parts.whole.held = getattr(_parts.whole, "held", 0) + 1
+    try:
+        yield
+    finally:
+        _parts.whole.held -= 1
 
 
 @dataclass(frozen=True)
