@@ -16,6 +16,7 @@ from seeds import seeds
 from sources import write_module
 from verify_run import run_marked
 
+import oracle
 from oracle import registry, reports
 from oracle.conformance import adapters, fixtures, fresh
 
@@ -377,13 +378,13 @@ def test_fresh_cases_reach_every_shape_condition(op):
 
 
 def test_a_seed_reproduces_a_run_exactly(first_channel_only):
-    """In another process too (its own hash seed). It starts in the module's
-    folder: from a checkout's root, `python -m` would import the checkout's
-    oracle rather than the installed one this process judged with, and the
-    case locations would differ."""
+    """In another process too (its own hash seed). It starts in the folder
+    this process imported oracle from, so that `python -m` imports the same
+    oracle (a checkout's root may hold another copy than the installed one),
+    and the case locations agree."""
     path, first = first_channel_only
     argv = ("verify", path, "--op", "conv2d", "--seed", "3", "--format", "json")
-    again = json.loads(run_marked(*argv, cwd=Path(path).parent).stdout)
+    again = json.loads(run_marked(*argv, cwd=Path(oracle.__file__).parent.parent).stdout)
     assert again["results"] == first["results"] and again["seed"] == 3
     other = json.loads(_cli(path, "--op", "conv2d", "--seed", "10", "--format", "json").stdout)
     assert other["results"] != first["results"]
