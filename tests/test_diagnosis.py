@@ -11,7 +11,8 @@ from verify_run import run_marked, verify
 
 from oracle import registry, samples
 from oracle.conformance import fixtures
-from oracle.diagnosis import patterns
+from oracle.diagnosis import catalogue, patterns
+from oracle.diagnosis import diagnose as diagnosis
 from oracle.diagnosis.catalogue import BUGS, CATALOGUE
 from oracle.diagnosis.diagnose import diagnose
 from oracle.tolerance import Tolerance
@@ -88,6 +89,43 @@ def test_a_right_answer_slightly_off_is_never_given_a_catalogued_bug(op):
             claimed = [f.id for f in findings if not f.id.startswith("pattern:")]
             assert not claimed, f"{op} seed {seed}: {name} off by 10 tolerances was called {claimed}"
             assert int(masks[name].sum()) == 1
+
+
+def test_each_bug_runs_once_per_case_however_often_the_case_is_diagnosed(monkeypatch):
+    """A case whose forward and backward checks both fail, or that is judged
+    again at another precision, runs each bug once, with the same findings;
+    a case one bit away, or a bug dropped as least recently used, runs again."""
+    runs = []
+    original = catalogue.Bug.outputs
+
+    def counted(bug, *arguments):
+        runs.append(bug.id)
+        return original(bug, *arguments)
+
+    monkeypatch.setattr(catalogue.Bug, "outputs", counted)
+    monkeypatch.setattr(diagnosis, "_recent", diagnosis._RecentBugOutputs())
+    spec = registry.get("conv2d")
+    bugs = [bug.id for bug in catalogue.for_op("conv2d") if bug.computable]
+    inputs, params = samples.draw(spec.samples, 0)
+    right = {name: np.asarray(value, float) for name, value in spec.run_reference(inputs, params).items()}
+    planted = CATALOGUE["conv-missing-rot180-in-input-gradient"]
+    wrong = {name: np.asarray(v, float) for name, v in original(planted, spec, inputs, params).items()}
+
+    def findings_of(inputs, output):
+        expected = {output: right[output].tolist()}
+        return [f.id for f in diagnose(spec, inputs, params, False, wrong, expected, _allowance)[0]]
+
+    named = findings_of(inputs, "dx")
+    assert named[0] == planted.id and sorted(runs) == sorted(bugs)
+    assert findings_of(inputs, "dx") == named and findings_of(inputs, "y") == []  # y is right
+    assert sorted(runs) == sorted(bugs)
+    monkeypatch.setattr(diagnosis._RecentBugOutputs, "LIMIT", len(bugs))  # room for one case
+    x = np.array(inputs["x"])
+    x.flat[0] = np.nextafter(x.flat[0], np.inf)
+    findings_of({**inputs, "x": x.tolist()}, "dx")
+    assert sorted(runs) == sorted(bugs * 2)
+    assert findings_of(inputs, "dx") == named  # its entries made room for the other case's
+    assert sorted(runs) == sorted(bugs * 3)
 
 
 def test_a_bug_not_in_the_catalogue_gets_no_catalogued_name():

@@ -8,6 +8,9 @@ otherwise the diagnosis says "no known pattern".
 """
 
 import math
+import pickle
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -74,8 +77,7 @@ def wrong_elements(got, expected, judged, tolerance, bound):
 OVERFLOWED = "overflowed"  # outputs of an implementation that raised OverflowError
 
 
-def _bug_outputs(bug, spec, inputs, params, batched):
-    """The bug's outputs, OVERFLOWED, or None when its computation fails otherwise."""
+def _run_bug(bug, spec, inputs, params, batched):
     try:
         with np.errstate(all="ignore"):
             return bug.outputs(spec, inputs, params, batched)
@@ -83,6 +85,44 @@ def _bug_outputs(bug, spec, inputs, params, batched):
         return OVERFLOWED
     except ERRORS:
         return None
+
+
+class _RecentBugOutputs:
+    """The bugs' outputs on the cases diagnosed last, kept by the exact case
+    (its pickled inputs: equal bytes only for equal values of equal types).
+    A case whose forward and backward checks both fail, or a run judging the
+    same replies at another precision, runs each bug once: most of a
+    diagnosis's time is the bugs' runs through the pure-Python reference."""
+
+    LIMIT = 512  # entries, the least recently used dropped first
+    LARGEST_CASE = 1 << 20  # bytes of pickled inputs; a larger case is not kept
+
+    def __init__(self):
+        self.held, self.lock = OrderedDict(), threading.Lock()
+
+    def outputs(self, bug, spec, inputs, params, batched):
+        """The bug's outputs (shared: read, never written), OVERFLOWED, or None
+        when its computation fails otherwise."""
+        key = pickle.dumps((bug.id, spec.name, inputs, params, batched), protocol=pickle.HIGHEST_PROTOCOL)
+        with self.lock:
+            if key in self.held:
+                self.held.move_to_end(key)
+                return self.held[key]
+        outputs = _run_bug(bug, spec, inputs, params, batched)
+        if len(key) <= self.LARGEST_CASE:
+            with self.lock:
+                self.held[key] = outputs
+                while len(self.held) > self.LIMIT:
+                    self.held.popitem(last=False)
+        return outputs
+
+
+_recent = _RecentBugOutputs()
+
+
+def _bug_outputs(bug, spec, inputs, params, batched):
+    """The bug's outputs, OVERFLOWED, or None when its computation fails otherwise."""
+    return _recent.outputs(bug, spec, inputs, params, batched)
 
 
 def _overflow_findings(spec, inputs, params, batched, how):
