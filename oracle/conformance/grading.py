@@ -30,8 +30,6 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jsonschema
-
 from oracle import registry
 from oracle.conformance.results import EXIT_NOTHING_CHECKED
 
@@ -116,6 +114,8 @@ def load(path):
 def schema_problems(document):
     """['$.path: what is wrong'] for a points document (grading-schema.json
     and the op names), sorted by path."""
+    import jsonschema  # here: only grade reads a points document, and verify need not import it
+
     validator = jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text()))
     problems = []
     for error in sorted(validator.iter_errors(document), key=lambda e: [str(p) for p in e.absolute_path]):
