@@ -60,5 +60,11 @@ class _InMemory(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         stem = "__init__" if module.__name__ == self.package else module.__name__.rpartition(".")[2]
         if stem == "__init__":
             module.__path__ = []
-        code = compile(self.sources[stem], f"<reference/{stem}.py with a catalogued bug>", "exec")
-        exec(code, module.__dict__)  # noqa: S102 (the reference's own source, changed by the catalogue)
+        exec(_compiled(stem, self.sources[stem]), module.__dict__)  # noqa: S102 (the reference, changed by the catalogue)  # noqa: S102 (the reference's own source, changed by the catalogue)
+
+
+@functools.cache
+def _compiled(stem, source):
+    """A file's code, compiled once per text: the files a bug leaves as they
+    are compile to the same code for every bug."""
+    return compile(source, f"<reference/{stem}.py with a catalogued bug>", "exec")
