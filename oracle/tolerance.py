@@ -124,6 +124,8 @@ def _numeric_array(value):
     array = np.array(value, dtype=object)
     if array.dtype == object:
         flat = array.ravel()
+        if set(map(type, flat.tolist())) <= {float, int}:  # JSON's numbers, none null: told at C speed
+            return array.astype(float), np.ones(array.shape, dtype=bool)
         mask = np.array([item is not None for item in flat], dtype=bool).reshape(array.shape)
         if any(
             not isinstance(item, (int, float, np.number)) or isinstance(item, bool)
@@ -155,15 +157,20 @@ def compare(got, expected, tolerance, bound=0.0):
         return Comparison(
             int(mask.sum()), 1, reason=f"got shape {got.shape}, expected shape {expected.shape}"
         )
-    allowed = tolerance.abs + tolerance.rel * np.abs(expected) + np.broadcast_to(bound, expected.shape)
+    if mask.all():  # nothing unchecked: the way for passing float arrays, if they pass
+        passed = _passes_in_blocks(got, expected, tolerance, bound)
+        if passed is not None:
+            return passed
+    # A scalar bound adds as it is; an array must have expected's shape (broadcast_to raises otherwise).
+    bound = bound if np.ndim(bound) == 0 else np.broadcast_to(bound, expected.shape)
+    allowed = tolerance.abs + tolerance.rel * np.abs(expected) + bound
     error = np.abs(got - expected)
     bad = mask & ~(error <= allowed)  # NaN in got fails
     checked = int(mask.sum())
-    largest = _largest_errors(error, expected, mask)
+    ranked = _ranked(error)
+    largest = _largest_errors(ranked, expected, mask)
     with np.errstate(over="ignore"):  # a huge error over a tiny allowance is an infinite ratio
-        ratios = np.divide(
-            np.nan_to_num(error, nan=np.inf), allowed, out=np.where(error > 0, np.inf, 0.0), where=allowed > 0
-        )
+        ratios = np.divide(ranked, allowed, out=np.where(error > 0, np.inf, 0.0), where=allowed > 0)
     max_ratio = float(np.where(mask, ratios, 0.0).max()) if mask.any() else 0.0
     if not bad.any():
         return Comparison(checked, max_abs=largest[0], max_rel=largest[1], max_ratio=max_ratio)
@@ -231,11 +238,21 @@ def _passes_in_blocks(got, expected, tolerance, bound):
     )
 
 
-def _largest_errors(error, expected, mask):
-    """(max abs error, max rel error) over the checked elements; a nonzero
-    error on an expected 0 is an infinite relative error."""
+def _ranked(error):
+    """|got - expected| as the largest errors are ranked: NaN as infinite, an
+    infinite error as the largest float (np.nan_to_num(error, nan=inf), in
+    three passes instead of seven: every error is >= 0 or NaN)."""
+    return np.where(np.isnan(error), np.inf, np.minimum(error, _LARGEST))
+
+
+_LARGEST = float(np.finfo(float).max)
+
+
+def _largest_errors(ranked, expected, mask):
+    """(max abs error, max rel error) over the checked elements, from the
+    _ranked errors; a nonzero error on an expected 0 is an infinite relative error."""
     if not mask.any():
         return 0.0, 0.0
-    error, scale = np.where(mask, np.nan_to_num(error, nan=np.inf), 0.0), np.abs(expected)
+    error, scale = np.where(mask, ranked, 0.0), np.abs(expected)
     relative = np.divide(error, scale, out=np.where(error > 0, np.inf, 0.0), where=scale > 0)
     return float(error.max()), float(relative.max())

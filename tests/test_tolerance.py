@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 
+from oracle import tolerance as tolerance_module
 from oracle.tolerance import (
     AGREEMENT,
     TORCH_ASSERT_CLOSE_DEFAULTS,
@@ -35,6 +36,9 @@ def test_nan_and_shape_and_type_problems_fail():
     assert not compare([math.nan], [1.0], Tolerance(abs=1.0)).ok
     assert "shape" in compare([1.0, 2.0], [[1.0, 2.0]], Tolerance()).reason
     assert "non-numeric" in compare("x", [1.0], Tolerance()).reason
+    assert "expected value is not numeric" in compare([1.0, 1.0], [1, True], Tolerance()).reason
+    assert "expected value is not numeric" in compare([1.0], ["1.0"], Tolerance()).reason
+    assert compare([1.0, 2.0], [1, 2.0], Tolerance()).ok  # an int is a number
 
 
 def test_elementwise_bound_widens_the_allowance():
@@ -62,20 +66,26 @@ def _summary(result):
     return result.checked, result.failed, result.index, result.max_abs, result.max_rel, result.max_ratio
 
 
-def test_big_arrays_are_judged_as_nested_lists_are():
+def test_big_arrays_are_judged_as_nested_lists_are(monkeypatch):
     """Float arrays that pass are compared a block at a time (Jacobians of
-    millions of elements); nested lists the whole-array way: the same numbers,
-    for a transposed array too, and the same worst element once one fails."""
+    millions of elements): the same numbers as the whole-array way, for a
+    transposed array too, and the same worst element once one fails."""
     rng = np.random.default_rng(0)
     expected = rng.standard_normal((300, 400))
     expected[rng.random(expected.shape) < 0.3] = 0.0  # 0 / 0: no relative error
     got = expected + 1e-9 * rng.standard_normal(expected.shape) * (rng.random(expected.shape) < 0.5)
     tolerance, bound = Tolerance(abs=1e-8, rel=1e-6), np.abs(rng.standard_normal(400)) * 1e-9
-    for g, e, b in ((got, expected, bound), (got.T, expected.T, bound[:, None]), (got, expected, 0.0)):
-        result = compare(g, e, tolerance, b)
-        assert result.ok and _summary(result) == _summary(compare(g.tolist(), e.tolist(), tolerance, b))
-    got[123, 45] += 1e-3
-    result = compare(got, expected, tolerance, bound)
-    assert result.index == (123, 45) and _summary(result) == _summary(
-        compare(got.tolist(), expected.tolist(), tolerance, bound)
-    )
+    wrong = got.copy()
+    wrong[123, 45] += 1e-3
+    cases = [
+        (got, expected, bound),
+        (got.T, expected.T, bound[:, None]),
+        (got, expected, 0.0),
+        (got.tolist(), expected.tolist(), bound),  # nested lists: converted, then judged in blocks
+        (wrong, expected, bound),
+    ]
+    blocked = [compare(g, e, tolerance, b) for g, e, b in cases]
+    monkeypatch.setattr(tolerance_module, "_passes_in_blocks", lambda *arguments: None)
+    whole = [compare(g, e, tolerance, b) for g, e, b in cases]
+    assert all(result.ok for result in blocked[:-1]) and blocked[-1].index == (123, 45)
+    assert [_summary(result) for result in blocked] == [_summary(result) for result in whole]
