@@ -25,10 +25,11 @@ NODE = shutil.which("node")
 
 @given(hnp.arrays(np.float64, hnp.array_shapes(max_dims=3, max_side=4), elements=st.floats(width=64)))
 def test_any_float_array_survives_the_round_trip(array):
-    line = protocol.dump_line({"y": protocol.encode(array)})  # strict JSON: no NaN tokens
-    decoded = protocol.real_array(protocol.parse_line(line)["y"], "y")
-    assert decoded.shape == array.shape
-    assert np.array_equal(decoded, array, equal_nan=True)
+    for value in (array, array.tolist()):  # an array, or the nested lists cases are sent as
+        line = protocol.dump_line({"y": protocol.encode(value)})  # strict JSON: no NaN tokens
+        decoded = protocol.real_array(protocol.parse_line(line)["y"], "y")
+        assert decoded.shape == array.shape
+        assert np.array_equal(decoded, array, equal_nan=True)
 
 
 def test_non_finite_numbers_travel_as_strings():

@@ -149,6 +149,8 @@ def encode(value):
     """A value as protocol JSON: arrays and numbers, non-finite floats as
     strings; strings, booleans and None as JSON has them; anything else as
     {"type", "repr"} (never an exception)."""
+    if type(value) is float:  # most values: told before the slower checks below
+        return _real(value)
     if isinstance(value, np.ndarray):
         if value.dtype.kind in "iu":
             return value.tolist()
@@ -158,6 +160,8 @@ def encode(value):
             return [encode(item) for item in value] if value.ndim else encode(float(value))
         return [encode(item) for item in value] if value.ndim and value.dtype == object else _other(value)
     if isinstance(value, (list, tuple)):
+        if all(type(item) is float for item in value) and all(map(math.isfinite, value)):  # a row of numbers
+            return list(value)
         return [encode(item) for item in value]
     if value is None or isinstance(value, (bool, np.bool_, str)):
         return (
@@ -166,11 +170,14 @@ def encode(value):
     if isinstance(value, numbers.Integral):
         return int(value)
     if isinstance(value, numbers.Real):
-        number = float(value)
-        if math.isnan(number):
-            return "NaN"
-        return number if math.isfinite(number) else ("Infinity" if number > 0 else "-Infinity")
+        return _real(float(value))
     return _other(value)
+
+
+def _real(number):
+    if math.isnan(number):
+        return "NaN"
+    return number if math.isfinite(number) else ("Infinity" if number > 0 else "-Infinity")
 
 
 ARRAY_KINDS = {"U": "strings", "S": "bytes", "c": "complex numbers", "b": "booleans", "O": "objects"}

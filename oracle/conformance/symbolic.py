@@ -63,11 +63,14 @@ def evaluate(text, binding):
 
 def symbols_in(array):
     """Symbol names used in a nested list of strings and numbers."""
-    if isinstance(array, str):
-        return {array}
-    if isinstance(array, list):
-        return set().union(*(symbols_in(item) for item in array)) if array else set()
-    return set()
+    names, pending = set(), [array]
+    while pending:  # no set per element: most cases are thousands of numbers and no symbol
+        item = pending.pop()
+        if isinstance(item, str):
+            names.add(item)
+        elif isinstance(item, list):
+            pending += item
+    return names
 
 
 def bind(names, seed):
