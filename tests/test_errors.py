@@ -14,7 +14,7 @@ BAD_CALLS = [
     ("empty input", lambda: ref.correlate2d([], K), r"x: empty input"),
     ("empty row", lambda: ref.correlate2d([[]], K), r"x\[0\]: empty input"),
     ("not a number", lambda: ref.sigmoid_forward(["a"]), r"x\[0\]: expected a number"),
-    ("a bool among numbers", lambda: ref.sigmoid_forward([1.0, True]), r"x\[1\]: expected a number.*got bool"),
+    ("a bool among numbers", lambda: ref.sigmoid_forward([1.0, True]), r"x\[1\]: expected a .*got bool"),
     ("a row then a number", lambda: ref.sigmoid_forward([[1.0], 2.0]), r"x: ragged list"),
     (
         "kernel too large",
