@@ -94,7 +94,8 @@ def test_a_right_answer_slightly_off_is_never_given_a_catalogued_bug(op):
 def test_each_bug_runs_once_per_case_however_often_the_case_is_diagnosed(monkeypatch):
     """A case whose forward and backward checks both fail, or that is judged
     again at another precision, runs each bug once, with the same findings;
-    a case one bit away, or a bug dropped as least recently used, runs again."""
+    a case one bit away, a case dropped as least recently used, or one too
+    large to keep, runs them again."""
     runs = []
     original = catalogue.Bug.outputs
 
@@ -119,13 +120,17 @@ def test_each_bug_runs_once_per_case_however_often_the_case_is_diagnosed(monkeyp
     assert named[0] == planted.id and sorted(runs) == sorted(bugs)
     assert findings_of(inputs, "dx") == named and findings_of(inputs, "y") == []  # y is right
     assert sorted(runs) == sorted(bugs)
-    monkeypatch.setattr(diagnosis._RecentBugOutputs, "LIMIT", len(bugs))  # room for one case
+    monkeypatch.setattr(diagnosis._RecentBugOutputs, "BUDGET", diagnosis._recent.size)  # room for one case
     x = np.array(inputs["x"])
     x.flat[0] = np.nextafter(x.flat[0], np.inf)
     findings_of({**inputs, "x": x.tolist()}, "dx")
     assert sorted(runs) == sorted(bugs * 2)
     assert findings_of(inputs, "dx") == named  # its entries made room for the other case's
     assert sorted(runs) == sorted(bugs * 3)
+    monkeypatch.setattr(diagnosis, "_recent", diagnosis._RecentBugOutputs())
+    monkeypatch.setattr(diagnosis._RecentBugOutputs, "LARGEST", 0)  # every case too large to keep
+    assert findings_of(inputs, "dx") == findings_of(inputs, "dx") == named
+    assert sorted(runs) == sorted(bugs * 5) and not diagnosis._recent.held
 
 
 def test_a_bug_not_in_the_catalogue_gets_no_catalogued_name():

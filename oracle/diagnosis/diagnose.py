@@ -94,11 +94,11 @@ class _RecentBugOutputs:
     same replies at another precision, runs each bug once: most of a
     diagnosis's time is the bugs' runs through the pure-Python reference."""
 
-    LIMIT = 512  # entries, the least recently used dropped first
-    LARGEST_CASE = 1 << 20  # bytes of pickled inputs; a larger case is not kept
+    BUDGET = 64 << 20  # bytes of cases and outputs held, the least recently used dropped first
+    LARGEST = 8 << 20  # bytes of one case and its outputs; a larger one is not kept
 
     def __init__(self):
-        self.held, self.lock = OrderedDict(), threading.Lock()
+        self.held, self.size, self.lock = OrderedDict(), 0, threading.Lock()
 
     def outputs(self, bug, spec, inputs, params, batched):
         """The bug's outputs (shared: read, never written), OVERFLOWED, or None
@@ -107,14 +107,19 @@ class _RecentBugOutputs:
         with self.lock:
             if key in self.held:
                 self.held.move_to_end(key)
-                return self.held[key]
+                return self.held[key][0]
         outputs = _run_bug(bug, spec, inputs, params, batched)
-        if len(key) <= self.LARGEST_CASE:
-            with self.lock:
-                self.held[key] = outputs
-                while len(self.held) > self.LIMIT:
-                    self.held.popitem(last=False)
+        size = len(key) + _bytes_of(outputs)
+        with self.lock:
+            if size <= self.LARGEST and key not in self.held:
+                self.held[key], self.size = (outputs, size), self.size + size
+            while self.size > self.BUDGET:
+                self.size -= self.held.popitem(last=False)[1][1]
         return outputs
+
+
+def _bytes_of(outputs):
+    return sum(np.asarray(value).nbytes for value in outputs.values()) if isinstance(outputs, dict) else 0
 
 
 _recent = _RecentBugOutputs()
