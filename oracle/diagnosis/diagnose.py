@@ -119,7 +119,8 @@ class _RecentBugOutputs:
 
 
 def _bytes_of(outputs):
-    return sum(np.asarray(value).nbytes for value in outputs.values()) if isinstance(outputs, dict) else 0
+    """Of a bug's outputs (arrays, as the engines return them)."""
+    return sum(getattr(value, "nbytes", 0) for value in outputs.values()) if isinstance(outputs, dict) else 0
 
 
 _recent = _RecentBugOutputs()
