@@ -4,6 +4,8 @@ matches, generic patterns say what they see, and the report shows where
 an output is wrong. (Each mutant of the corpus must be named by the
 diagnosis: tests/test_mutants.py.)"""
 
+import os
+
 import numpy as np
 import pytest
 from sources import write_module
@@ -131,6 +133,17 @@ def test_each_bug_runs_once_per_case_however_often_the_case_is_diagnosed(monkeyp
     monkeypatch.setattr(diagnosis._RecentBugOutputs, "LARGEST", 0)  # every case too large to keep
     assert findings_of(inputs, "dx") == findings_of(inputs, "dx") == named
     assert sorted(runs) == sorted(bugs * 5) and not diagnosis._recent.held
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX-only")
+@pytest.mark.filterwarnings("ignore:This process.*multi-threaded:DeprecationWarning")  # the point of the test
+def test_a_child_forked_while_the_kept_outputs_are_locked_can_still_use_them(monkeypatch):
+    monkeypatch.setattr(diagnosis, "_recent", diagnosis._RecentBugOutputs())
+    with diagnosis._recent.lock:  # as if another thread were inside it at the fork
+        child = os.fork()
+        if child == 0:
+            os._exit(0 if diagnosis._recent.lock.acquire(timeout=5) else 1)
+    assert os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]) == 0
 
 
 def test_a_bug_not_in_the_catalogue_gets_no_catalogued_name():

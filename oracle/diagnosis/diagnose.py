@@ -8,6 +8,7 @@ otherwise the diagnosis says "no known pattern".
 """
 
 import math
+import os
 import pickle
 import threading
 from collections import OrderedDict
@@ -124,6 +125,8 @@ def _bytes_of(outputs):
 
 
 _recent = _RecentBugOutputs()
+if hasattr(os, "register_at_fork"):  # a forked child starts with a free lock, whatever held it here
+    os.register_at_fork(after_in_child=lambda: setattr(_recent, "lock", threading.Lock()))
 
 
 def _bug_outputs(bug, spec, inputs, params, batched):
