@@ -145,6 +145,7 @@ def compare(got, expected, tolerance, bound=0.0):
     passed = _passes_in_blocks(got, expected, tolerance, bound)
     if passed is not None:  # the common case, and the costly one for big arrays (Jacobians)
         return passed
+    blocks_tried = _float64_arrays(got, expected)  # and failed: not again after converting
     try:
         expected, mask = _numeric_array(expected)
     except (TypeError, ValueError):
@@ -157,7 +158,7 @@ def compare(got, expected, tolerance, bound=0.0):
         return Comparison(
             int(mask.sum()), 1, reason=f"got shape {got.shape}, expected shape {expected.shape}"
         )
-    if mask.all():  # nothing unchecked: the way for passing float arrays, if they pass
+    if mask.all() and not blocks_tried:  # nothing unchecked: the way for passing arrays, if they pass
         passed = _passes_in_blocks(got, expected, tolerance, bound)
         if passed is not None:
             return passed
@@ -200,8 +201,7 @@ def _passes_in_blocks(got, expected, tolerance, bound):
     reused work arrays: the same numbers as compare's whole-array way, at a
     fraction of the memory traffic. None for anything else (a failure among
     them): compare then does it the whole-array way."""
-    arrays = (got, expected)
-    if not all(isinstance(a, np.ndarray) and a.dtype == np.float64 for a in arrays):
+    if not _float64_arrays(got, expected):
         return None
     if got.shape != expected.shape or not expected.size or not expected.ndim:
         return None
@@ -246,6 +246,10 @@ def _ranked(error):
 
 
 _LARGEST = float(np.finfo(float).max)
+
+
+def _float64_arrays(*values):
+    return all(isinstance(value, np.ndarray) and value.dtype == np.float64 for value in values)
 
 
 def _largest_errors(ranked, expected, mask):

@@ -60,7 +60,7 @@ class _InMemory(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         stem = "__init__" if module.__name__ == self.package else module.__name__.rpartition(".")[2]
         if stem == "__init__":
             module.__path__ = []
-        exec(_compiled(stem, self.sources[stem]), module.__dict__)  # noqa: S102 (the reference, changed by the catalogue)  # noqa: S102 (the reference's own source, changed by the catalogue)
+        exec(_compiled(stem, self.sources[stem]), module.__dict__)  # noqa: S102 (the reference's own source, changed by the catalogue)
 
 
 @functools.cache
