@@ -66,10 +66,10 @@ def _summary(result):
     return result.checked, result.failed, result.index, result.max_abs, result.max_rel, result.max_ratio
 
 
-def test_big_arrays_are_judged_as_nested_lists_are(monkeypatch):
-    """Float arrays that pass are compared a block at a time (Jacobians of
-    millions of elements): the same numbers as the whole-array way, for a
-    transposed array too, and the same worst element once one fails."""
+def test_judging_in_blocks_gives_the_whole_array_ways_numbers(monkeypatch):
+    """Float arrays and nested lists that pass are compared a block at a time
+    (Jacobians of millions of elements): the same numbers as the whole-array
+    way, for a transposed array too, and the same worst element once one fails."""
     rng = np.random.default_rng(0)
     expected = rng.standard_normal((300, 400))
     expected[rng.random(expected.shape) < 0.3] = 0.0  # 0 / 0: no relative error
@@ -89,3 +89,15 @@ def test_big_arrays_are_judged_as_nested_lists_are(monkeypatch):
     whole = [compare(g, e, tolerance, b) for g, e, b in cases]
     assert all(result.ok for result in blocked[:-1]) and blocked[-1].index == (123, 45)
     assert [_summary(result) for result in blocked] == [_summary(result) for result in whole]
+
+
+def test_a_failing_float_array_is_walked_in_blocks_once(monkeypatch):
+    """The blocked walk stops being tried once it has found a failure: the
+    whole-array way then finds the worst element, without a second walk."""
+    walks = []
+    original = tolerance_module._passes_in_blocks
+    monkeypatch.setattr(tolerance_module, "_passes_in_blocks", lambda *a: walks.append(1) or original(*a))
+    got = np.zeros((50, 50))
+    got[49, 49] = 1.0
+    result = compare(got, np.zeros((50, 50)), Tolerance(1e-9, 1e-9))
+    assert result.index == (49, 49) and len(walks) == 1
