@@ -120,7 +120,7 @@ class Comparison:
 def _numeric_array(value):
     """A float array and a mask of checked elements (None = not checked)."""
     if isinstance(value, np.ndarray) and value.dtype.kind in "fiu":  # fast path: no None possible
-        return value.astype(float), np.ones(value.shape, dtype=bool)
+        return value.astype(float, copy=False), np.ones(value.shape, dtype=bool)
     array = np.array(value, dtype=object)
     if array.dtype == object:
         flat = array.ravel()
@@ -142,10 +142,6 @@ def compare(got, expected, tolerance, bound=0.0):
     is not checked) within `tolerance` plus an elementwise `bound`."""
     if expected is None:
         return Comparison(0)
-    passed = _passes_in_blocks(got, expected, tolerance, bound)
-    if passed is not None:  # the common case, and the costly one for big arrays (Jacobians)
-        return passed
-    blocks_tried = _float64_arrays(got, expected)  # and failed: not again after converting
     try:
         expected, mask = _numeric_array(expected)
     except (TypeError, ValueError):
@@ -158,7 +154,7 @@ def compare(got, expected, tolerance, bound=0.0):
         return Comparison(
             int(mask.sum()), 1, reason=f"got shape {got.shape}, expected shape {expected.shape}"
         )
-    if mask.all() and not blocks_tried:  # nothing unchecked: the way for passing arrays, if they pass
+    if mask.all():  # nothing unchecked: the common case, and the costly one for big arrays (Jacobians)
         passed = _passes_in_blocks(got, expected, tolerance, bound)
         if passed is not None:
             return passed
@@ -201,7 +197,8 @@ def _passes_in_blocks(got, expected, tolerance, bound):
     reused work arrays: the same numbers as compare's whole-array way, at a
     fraction of the memory traffic. None for anything else (a failure among
     them): compare then does it the whole-array way."""
-    if not _float64_arrays(got, expected):
+    arrays = (got, expected)
+    if not all(isinstance(a, np.ndarray) and a.dtype == np.float64 for a in arrays):
         return None
     if got.shape != expected.shape or not expected.size or not expected.ndim:
         return None
@@ -246,10 +243,6 @@ def _ranked(error):
 
 
 _LARGEST = float(np.finfo(float).max)
-
-
-def _float64_arrays(*values):
-    return all(isinstance(value, np.ndarray) and value.dtype == np.float64 for value in values)
 
 
 def _largest_errors(ranked, expected, mask):
