@@ -127,3 +127,14 @@ def test_jacobians_filled_by_threads_equal_those_filled_by_one(monkeypatch, op):
         assert all(np.array_equal(one[name], many[name]) for name in spec.gradients)
     checks = finite_diff.check_full(spec, inputs, params)
     assert [check.status for check in checks] == ["pass"] * len(spec.gradients)
+
+
+@pytest.mark.parametrize("cols", [1, 8, 9, 1000, 1024, 32768, 50176])
+def test_work_matrix_rows_lie_an_odd_number_of_cache_lines_apart(cols):
+    """Rows a power of two apart would share cache sets (see _Scratch.matrix)."""
+    matrix = numpy_ops._Scratch().matrix("m", 5, cols, np.float64)
+    assert matrix.shape == (5, cols)
+    row_bytes = matrix.strides[0]
+    assert row_bytes >= cols * 8 and row_bytes % 64 == 0 and (row_bytes // 64) % 2 == 1
+    matrix[...] = 1.0  # the rows do not overlap
+    assert matrix.sum() == 5 * cols
