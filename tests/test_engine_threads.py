@@ -138,3 +138,22 @@ def test_work_matrix_rows_lie_an_odd_number_of_cache_lines_apart(cols):
     assert row_bytes >= cols * 8 and row_bytes % 64 == 0 and (row_bytes // 64) % 2 == 1
     matrix[...] = 1.0  # the rows do not overlap
     assert matrix.sum() == 5 * cols
+
+
+@pytest.mark.parametrize("per_sample", [False, True])
+@pytest.mark.parametrize("x_shape, k_shape, stride, padding", GEOMETRIES)
+def test_one_image_repeated_as_a_view_gives_what_its_copies_give(
+    x_shape, k_shape, stride, padding, per_sample
+):
+    """Finite differences pass one image broadcast over the batch: the layer
+    builds its columns once, and repeats its outputs as a view."""
+    x, kernels, biases = _inputs(x_shape, k_shape, tied=False, stride=stride, padding=padding)
+    repeated = np.broadcast_to(x[:1], x.shape)
+    copies = np.ascontiguousarray(repeated)
+    y = numpy_ops.conv2d_forward(repeated, kernels, biases, stride, padding)
+    np.testing.assert_array_equal(y, numpy_ops.conv2d_forward(copies, kernels, biases, stride, padding))
+    dy = np.random.default_rng(2).standard_normal(y.shape)
+    from_view = numpy_ops.conv2d_backward(repeated, kernels, dy, stride, padding, "untied", per_sample)
+    from_copies = numpy_ops.conv2d_backward(copies, kernels, dy, stride, padding, "untied", per_sample)
+    for name, a, b in zip(("dx", "dkernels", "dbiases"), from_copies, from_view):
+        np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12, err_msg=name)

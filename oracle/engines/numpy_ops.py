@@ -420,8 +420,12 @@ def _one_image(x):
 
 
 def conv2d_forward(x, kernels, biases, stride=1, padding=0):
-    """Y_i = B_i + sum_j X_j * K_ij for every sample: (N, D, Ho, Wo)."""
+    """Y_i = B_i + sum_j X_j * K_ij for every sample: (N, D, Ho, Wo). For one
+    image repeated (a broadcast view), its outputs repeated: a read-only view."""
     x, kernels, biases = np.asarray(x), np.asarray(kernels), np.asarray(biases)
+    if _one_image(x):
+        one = conv2d_forward(x[:1], kernels, biases, stride, padding)
+        return np.broadcast_to(one, (len(x),) + one.shape[1:])
     g = _Geometry.of(x, kernels, stride, padding, np.result_type(x, kernels, biases))
     tied = biases.ndim == 1
     bias_column = biases if tied else np.zeros(g.depth, g.dtype)
@@ -430,11 +434,8 @@ def conv2d_forward(x, kernels, biases, stride=1, padding=0):
     by_sample = y.reshape(g.batch, g.depth, -1)
 
     def forward(samples, scratch):
-        part, h = x[samples], g.part(samples)
-        if _one_image(part):
-            by_sample[samples] = weights @ _columns(part[:1], replace(h, batch=1), scratch)
-        else:
-            np.matmul(weights, _by_sample(_columns(part, h, scratch), h), out=by_sample[samples])
+        h = g.part(samples)
+        np.matmul(weights, _by_sample(_columns(x[samples], h, scratch), h), out=by_sample[samples])
 
     _parts.run(forward, g)
     if not tied:
