@@ -41,18 +41,30 @@ def _dying(entry):
     return False
 
 
+def _parent(entry):
+    return int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
 def _alive_with(marker, attempts=5):
     """Pids of live processes (not zombie, not dying) whose environment
-    holds marker; looked for again a few times 0.2 s apart while any is
-    found, for the moment between a SIGKILL's delivery and the exit."""
+    holds marker, and of workers this process's zygote forked (their
+    environment as /proc shows it is the zygote's); the zygote itself lives
+    as long as this process, as multiprocessing's forkserver does. Looked
+    for again a few times 0.2 s apart while any is found, for the moment
+    between a SIGKILL's delivery and the exit."""
+    from oracle.conformance.zygote import zygote
+
+    ours = zygote.process.pid if zygote.process is not None else None
     for _ in range(attempts):
         found = []
         for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
+            if not entry.name.isdigit() or int(entry.name) == ours:
                 continue
             try:
                 environ = (entry / "environ").read_bytes()
-                if f"{MARK}={marker}".encode() in environ.split(b"\0") and not _dying(entry):
+                forked = ours is not None and _parent(entry) == ours
+                marked = f"{MARK}={marker}".encode() in environ.split(b"\0")
+                if (marked or forked) and not _dying(entry):
                     found.append(int(entry.name))
             except OSError:
                 continue

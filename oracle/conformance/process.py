@@ -1,7 +1,9 @@
 """A worker process the harness does not trust: started in a session of its
 own (so that it and every child it starts form one process group that is
 killed as a whole), under a memory limit, with its stderr drained into a
-bounded tail and its stdout read line by line against a deadline.
+bounded tail and its stdout read line by line against a deadline. oracle's
+own Python worker is forked by the zygote (oracle.conformance.zygote),
+every other program started as it is.
 """
 
 import collections
@@ -14,6 +16,7 @@ import threading
 import time
 
 from oracle.conformance.protocol import MAX_LINE_BYTES
+from oracle.conformance.zygote import ForkedWorker, zygote
 
 STDERR_KEPT = 16 * 1024  # bytes of the worker's stderr kept for messages
 
@@ -38,26 +41,30 @@ _LIVE = set()
 
 
 def kill_all():
-    """Kill every worker this process started that is still alive."""
+    """Kill every worker this process started that is still alive, and end
+    the zygote."""
     for worker in list(_LIVE):
         worker.kill()
+    zygote.close()
 
 
 class WorkerProcess:
     def __init__(self, argv, memory_mb=None, cwd=None):
         self.argv, self.memory_mb = list(argv), memory_mb
-        try:
-            self.process = subprocess.Popen(
-                self.argv,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                cwd=cwd,
-                start_new_session=True,
-                preexec_fn=_limit_memory(memory_mb) if memory_mb else None,
-            )
-        except OSError as error:
-            raise WorkerGone(f"cannot start {self.argv[0]!r}: {error.strerror or error}") from None
+        self.process = zygote.start(self.argv, memory_mb, cwd)  # oracle's own worker, forked
+        if self.process is None:
+            try:
+                self.process = subprocess.Popen(
+                    self.argv,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    cwd=cwd,
+                    start_new_session=True,
+                    preexec_fn=_limit_memory(memory_mb) if memory_mb else None,
+                )
+            except OSError as error:
+                raise WorkerGone(f"cannot start {self.argv[0]!r}: {error.strerror or error}") from None
         _LIVE.add(self)
         self._buffer = b""
         self._stdout = self.process.stdout.fileno()
@@ -172,6 +179,8 @@ class WorkerProcess:
         group id stays ours to kill until kill() reaps it."""
         if self.process.returncode is not None:
             return True
+        if isinstance(self.process, ForkedWorker):
+            return self.process.exited()
         try:
             return os.waitid(os.P_PID, self.process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
         except ChildProcessError:

@@ -1,0 +1,122 @@
+"""oracle's Python workers forked by the zygote are what a fresh
+`python -m oracle.conformance.worker` would be: their own session, memory
+limit, working folder and environment, the exit status told as subprocess
+tells it, and nothing of the harness's loaded. Where no zygote can serve,
+workers start as any program does."""
+
+import json
+import os
+import resource
+import signal
+import sys
+
+import pytest
+
+from oracle.conformance import process as worker_process
+from oracle.conformance import protocol
+from oracle.conformance.zygote import WORKER, ForkedWorker, Zygote
+
+PROBE = """
+import json, os, resource, sys
+with open(os.environ["PROBE_OUT"], "w") as out:
+    json.dump({
+        "cwd": os.getcwd(),
+        "path0": sys.path[0],
+        "marker": os.environ.get("PROBE_MARKER"),
+        "own_session": os.getsid(0) == os.getpid(),
+        "memory_limit": resource.getrlimit(resource.RLIMIT_AS)[0],
+        "modules": sorted(sys.modules),
+        "stdin_is_null": os.path.samefile("/dev/null", "/proc/self/fd/0"),
+    }, out)
+"""
+
+
+@pytest.fixture
+def zygote(monkeypatch):
+    """A zygote of this test's own, used by every worker it starts."""
+    fresh = Zygote()
+    monkeypatch.setattr(worker_process, "zygote", fresh)
+    yield fresh
+    fresh.close()
+
+
+def _probe(tmp_path, monkeypatch, memory_mb=512):
+    """(the WorkerProcess serving the probe module, what the probe saw)."""
+    module = tmp_path / "probe.py"
+    module.write_text(PROBE)
+    monkeypatch.setenv("PROBE_OUT", str(tmp_path / "seen.json"))
+    worker = worker_process.WorkerProcess([*WORKER, "--module", str(module)], memory_mb)
+    worker.send(protocol.dump_line(protocol.hello()))
+    handshake = json.loads(worker.read_line(60))
+    assert handshake["implementation"], handshake
+    return worker, json.loads((tmp_path / "seen.json").read_text())
+
+
+def test_a_forked_worker_has_the_harness_folder_environment_session_and_limit(tmp_path, monkeypatch, zygote):
+    _probe(tmp_path, monkeypatch)[0].close()  # the zygote starts here, before the changes below
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PROBE_MARKER", "set after the zygote started")
+    worker, seen = _probe(tmp_path, monkeypatch, memory_mb=512)
+    try:
+        assert isinstance(worker.process, ForkedWorker)
+        assert seen["cwd"] == seen["path0"] == str(tmp_path)
+        assert seen["marker"] == "set after the zygote started"
+        assert seen["own_session"] and seen["stdin_is_null"]
+        assert seen["memory_limit"] == 512 * 2**20
+        assert resource.getrlimit(resource.RLIMIT_AS)[0] != 512 * 2**20  # the zygote's own is untouched
+    finally:
+        worker.close()
+
+
+def test_a_forked_worker_holds_nothing_of_the_harness(tmp_path, monkeypatch, zygote):
+    """The harness has read fixtures and loaded hypothesis; the worker, forked
+    from a zygote started afresh, has neither."""
+    import hypothesis  # noqa: F401
+
+    from oracle.conformance import fixtures  # noqa: F401
+
+    worker, seen = _probe(tmp_path, monkeypatch)
+    worker.close()
+    assert isinstance(worker.process, ForkedWorker)
+    assert "oracle.conformance.fixtures" not in seen["modules"]
+    assert not [name for name in seen["modules"] if name.startswith(("hypothesis", "pytest", "_pytest"))]
+    assert "numpy" in seen["modules"]  # what the zygote is for
+
+
+@pytest.mark.parametrize("ending, status", [("end of input", 0), ("SIGKILL", -signal.SIGKILL)])
+def test_a_forked_worker_s_exit_status_is_told_as_subprocess_tells_it(
+    tmp_path, monkeypatch, zygote, ending, status
+):
+    worker, _ = _probe(tmp_path, monkeypatch)
+    assert isinstance(worker.process, ForkedWorker)
+    if ending == "end of input":
+        worker.process.stdin.close()  # the worker's cue to exit
+    else:
+        os.killpg(worker.process.pid, signal.SIGKILL)
+    message = worker.death()
+    assert worker.process.returncode == status
+    assert worker_process.describe_status(status) in message
+    assert worker.exited()
+
+
+def test_workers_start_as_any_program_when_the_interpreter_settings_change(tmp_path, monkeypatch, zygote):
+    _probe(tmp_path, monkeypatch)[0].close()
+    monkeypatch.setenv("PYTHONWARNINGS", "default")  # read as the interpreter starts: a fresh one is needed
+    worker, _ = _probe(tmp_path, monkeypatch)
+    worker.close()
+    assert isinstance(worker.process, worker_process.subprocess.Popen)
+
+
+def test_workers_start_as_any_program_when_the_zygote_is_gone(tmp_path, monkeypatch, zygote):
+    _probe(tmp_path, monkeypatch)[0].close()
+    zygote.process.kill()
+    zygote.process.wait()
+    worker, seen = _probe(tmp_path, monkeypatch)
+    worker.close()
+    assert isinstance(worker.process, worker_process.subprocess.Popen) and seen["own_session"]
+    assert zygote.broken
+
+
+def test_other_programs_are_never_forked(zygote):
+    assert zygote.start([sys.executable, "-c", "pass"], 0) is None
+    assert zygote.process is None  # not even started for them
