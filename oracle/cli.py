@@ -170,8 +170,22 @@ def build_parser():
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    _launch_zygote(argv)
     args = build_parser().parse_args(argv)
     return args.run(args)
+
+
+def _launch_zygote(argv):
+    """`cnn-oracle verify` of a Python module or layer folder: the zygote that
+    will fork its worker starts before the command's own imports, and makes
+    its own alongside them (a guess from the words alone; a zygote not used
+    is killed at exit)."""
+    others = {"--command", "--engine", "-h", "--help"}
+    if argv[:1] == ["verify"] and not others.intersection(argv):
+        from oracle.conformance.zygote import WORKER, zygote
+
+        zygote.launch(WORKER)
 
 
 if __name__ == "__main__":

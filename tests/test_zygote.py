@@ -120,3 +120,16 @@ def test_workers_start_as_any_program_when_the_zygote_is_gone(tmp_path, monkeypa
 def test_other_programs_are_never_forked(zygote):
     assert zygote.start([sys.executable, "-c", "pass"], 0) is None
     assert zygote.process is None  # not even started for them
+
+
+def test_a_zygote_launched_early_serves_the_first_worker_and_close_ends_it(tmp_path, monkeypatch, zygote):
+    zygote.launch([sys.executable, "-c", "pass"])  # not oracle's worker: nothing to get ready for
+    assert zygote.process is None
+    zygote.launch(WORKER)
+    launched = zygote.process
+    assert launched is not None and launched.poll() is None  # importing while the harness works
+    worker, _ = _probe(tmp_path, monkeypatch)
+    worker.close()
+    assert isinstance(worker.process, ForkedWorker) and zygote.process is launched
+    zygote.close()
+    assert launched.returncode is not None

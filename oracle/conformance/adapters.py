@@ -24,7 +24,7 @@ import numpy as np
 
 from oracle import engines
 from oracle.conformance import conventions as declared_conventions
-from oracle.conformance import protocol
+from oracle.conformance import process, protocol
 from oracle.conformance.process import WorkerGone, WorkerProcess, run_once
 
 DEFAULT_TIMEOUT = 10.0  # seconds per case
@@ -97,6 +97,7 @@ class StreamingWorker:
         self.argv, self.name = list(argv), name
         self.timeout, self.memory_mb = timeout, memory_mb
         self.declaration = dict(conventions or {})
+        process.zygote.launch(self.argv)  # if it will fork the worker, it imports meanwhile
         self.ops, self.notes, self.batch = None, [], False
         self.conventions = declared_conventions.Conventions()
         self.process = None

@@ -169,6 +169,7 @@ class Zygote:
     def __init__(self):
         self.lock = threading.Lock()
         self.process = self.control = self.settings = None
+        self.waiting = False  # launched, its ready message not read yet
         self.broken = False  # could not start, or died: workers start as before
 
     def start(self, argv, memory_mb, cwd=None):
@@ -202,11 +203,17 @@ class Zygote:
             return None
         return ForkedWorker(self, reply["pid"], *ours) if reply else None
 
-    def _ready(self):
-        if self.control is not None:
-            return _interpreter_settings() == self.settings
+    def launch(self, argv):
+        """Start the zygote now if it will fork argv, without waiting for it:
+        it imports while the harness reads its cases."""
+        with self.lock:
+            if argv[: len(WORKER)] == WORKER and self.control is None and not self.broken:
+                self._launch()
+
+    def _launch(self):
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         code = "import sys; from oracle.conformance.zygote import serve; serve(int(sys.argv[1]))"
+        self.control, self.settings, self.waiting = ours, _interpreter_settings(), True
         try:
             with theirs:
                 self.process = subprocess.Popen(
@@ -217,15 +224,24 @@ class Zygote:
                     stderr=subprocess.DEVNULL,
                     start_new_session=True,
                 )
-            ours.settimeout(READY_TIMEOUT)
-            ready = ours.recv(64) == b'{"ready": true}'
-            ours.settimeout(None)
         except OSError:
-            ready = False
-        self.control, self.settings = ours, _interpreter_settings()
-        if not ready:
             self._lost()
-        return ready
+
+    def _ready(self):
+        """Whether the zygote (launched now if need be) can serve this harness."""
+        if self.control is None:
+            self._launch()
+        if self.waiting:
+            try:
+                self.control.settimeout(READY_TIMEOUT)
+                ready = self.control.recv(64) == b'{"ready": true}'
+                self.control.settimeout(None)
+            except OSError:
+                ready = False
+            self.waiting = False
+            if not ready:
+                self._lost()
+        return self.control is not None and _interpreter_settings() == self.settings
 
     def _ask(self, message, fds=()):
         socket.send_fds(self.control, [message], list(fds))
@@ -246,7 +262,7 @@ class Zygote:
                 return None
 
     def _lost(self):
-        self.broken = True
+        self.broken, self.waiting = True, False
         if self.control is not None:
             self.control.close()
         self.control = None
@@ -255,20 +271,19 @@ class Zygote:
             self.process.wait()
 
     def close(self):
-        """Ends the zygote (its workers are the harness's to kill)."""
+        """Ends the zygote (its workers are the harness's to kill): killed, for
+        it holds nothing to save, and an interpreter's exit takes a while."""
         with self.lock:
             if self.control is not None:
                 self.control.close()
-                self.control = None
-                try:
-                    self.process.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    self.process.kill()
-                    self.process.wait()
+                self.control, self.waiting = None, False
+                self.process.kill()
+                self.process.wait()
 
     def forget(self):
         """In a forked child: the socket is the parent's."""
         self.lock, self.process, self.control, self.settings = threading.Lock(), None, None, None
+        self.waiting = False
 
 
 class ForkedWorker:
