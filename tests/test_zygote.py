@@ -9,6 +9,7 @@ import os
 import resource
 import signal
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +17,7 @@ from oracle.conformance import process as worker_process
 from oracle.conformance import protocol
 from oracle.conformance.zygote import WORKER, ForkedWorker, Zygote
 
+LAYERS = Path(__file__).parent / "doc_style_layers"
 PROBE = """
 import json, os, resource, sys
 with open(os.environ["PROBE_OUT"], "w") as out:
@@ -133,3 +135,18 @@ def test_a_zygote_launched_early_serves_the_first_worker_and_close_ends_it(tmp_p
     assert isinstance(worker.process, ForkedWorker) and zygote.process is launched
     zygote.close()
     assert launched.returncode is not None
+
+
+def test_the_documents_layer_imports_are_made_once_before_the_first_layer_folder_worker(
+    tmp_path, monkeypatch, zygote
+):
+    worker, seen = _probe(tmp_path, monkeypatch)
+    worker.close()
+    assert "scipy.signal" not in seen["modules"]  # no layer folder yet: nothing more than NumPy
+    layers = worker_process.WorkerProcess([*WORKER, "--layer-api", str(LAYERS)], 0)
+    layers.send(protocol.dump_line(protocol.hello()))
+    assert json.loads(layers.read_line(60))["implementation"]
+    layers.close()
+    worker, seen = _probe(tmp_path, monkeypatch)
+    worker.close()
+    assert isinstance(worker.process, ForkedWorker) and "scipy.signal" in seen["modules"]

@@ -4,7 +4,9 @@ a worker on request, where a fresh interpreter would import them all again
 (some 0.3 s of CPU a worker; a run restarts its worker after every fault).
 
 It is started fresh, never forked from the harness: it holds no case and no
-expected value, and it never imports an implementation. A worker forked
+expected value, and it never imports an implementation (before its first
+layer-folder worker it imports what the documents' layers import,
+LAYER_FOLDER_IMPORTS). A worker forked
 from it is what `python -m oracle.conformance.worker` would be: a process in
 a session of its own, under its own memory limit, with the harness's current
 directory and environment, its stdin, stdout and stderr the pipes the
@@ -22,6 +24,7 @@ message, the worker's three pipe ends passed with a start request:
 """
 
 import atexit
+import importlib
 import json
 import os
 import resource
@@ -34,6 +37,10 @@ import traceback
 import warnings
 
 WORKER = [sys.executable, "-m", "oracle.conformance.worker"]
+# What the documents' layer classes import, that every worker of a layer
+# folder would import again (scipy.signal: some 1.6 s): imported in the
+# zygote, once, before it forks its first layer-folder worker.
+LAYER_FOLDER_IMPORTS = ("scipy.signal",)
 MESSAGE_BYTES = 1 << 16  # a request's largest: one socket message (a larger environment: no zygote)
 READY_TIMEOUT = 120.0  # seconds for the zygote to import and say so: generous on a busy machine
 
@@ -48,6 +55,7 @@ def serve(control_fd):
     from oracle.conformance import worker
 
     filters = list(warnings.filters)  # a worker starts with the interpreter's own
+    preloaded = False
     control = socket.socket(fileno=control_fd)
     control.send(b'{"ready": true}')
     while True:
@@ -59,6 +67,8 @@ def serve(control_fd):
             return
         request = json.loads(data)
         if "start" in request:
+            if "--layer-api" in request["start"] and not preloaded:
+                preloaded = _preload(LAYER_FOLDER_IMPORTS)
             try:
                 pid = os.fork()
             except OSError as error:  # the harness tries a plain start, which tells
@@ -74,6 +84,17 @@ def serve(control_fd):
         else:
             reply = _reap(request["reap"], request["timeout"])
         control.send(json.dumps(reply).encode())
+
+
+def _preload(modules):
+    """Imports what can be imported of `modules` (a missing one is the
+    worker's to report); True, as they are tried once."""
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001  anything an import raises is the worker's concern
+            pass
+    return True
 
 
 def _become_worker(request, fds, control, worker, filters):
