@@ -8,10 +8,14 @@ import json
 import os
 import resource
 import signal
+import subprocess
 import sys
+import time
+import uuid
 from pathlib import Path
 
 import pytest
+from verify_run import MARK, _alive_with
 
 from oracle.conformance import process as worker_process
 from oracle.conformance import protocol
@@ -150,3 +154,28 @@ def test_the_documents_layer_imports_are_made_once_before_the_first_layer_folder
     worker, seen = _probe(tmp_path, monkeypatch)
     worker.close()
     assert isinstance(worker.process, ForkedWorker) and "scipy.signal" in seen["modules"]
+
+
+def test_sigterm_ends_the_run_its_worker_and_its_zygote(tmp_path):
+    """`cnn-oracle verify` stopped from outside (grade's budget, a cancelled
+    job) while its worker computes: nothing it started outlives it."""
+    (tmp_path / "hang.py").write_text("def relu_forward(x):\n    while True:\n        pass\n")
+    marker = uuid.uuid4().hex
+    command = [sys.executable, "-m", "oracle.cli", "verify", "hang", "--op", "relu", "--timeout", "600"]
+    run = subprocess.Popen(
+        command,
+        cwd=tmp_path,
+        env={**os.environ, MARK: marker},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while len(_alive_with(marker, attempts=1)) < 3:  # the run, its zygote, the worker
+            assert run.poll() is None and time.monotonic() < deadline, run.stderr.read()
+            time.sleep(0.1)
+        run.send_signal(signal.SIGTERM)
+        assert run.wait(timeout=60) == 128 + signal.SIGTERM
+    finally:
+        run.kill()
+    assert _alive_with(marker) == []

@@ -41,11 +41,12 @@ _LIVE = set()
 
 
 def kill_all():
-    """Kill every worker this process started that is still alive, and end
-    the zygote."""
+    """SIGKILL to the process group of every worker this process started that
+    is still alive, and to the zygote, waiting for nothing: for a signal
+    handler, whose thread may be in the middle of any of them."""
     for worker in list(_LIVE):
-        worker.kill()
-    zygote.close()
+        worker.signal_group()
+    zygote.kill()
 
 
 class WorkerProcess:
@@ -191,15 +192,20 @@ class WorkerProcess:
         tail = self.stderr_tail()
         return f"; stderr: {tail}" if tail else ""
 
-    def kill(self):
-        """SIGKILL to the worker's whole process group, then reap the
-        worker; returns its exit status."""
-        _LIVE.discard(self)
+    def signal_group(self):
+        """SIGKILL to the worker's whole process group (while it is not reaped,
+        its process group id is still its own)."""
         if self.process.returncode is None:
             try:
                 os.killpg(self.process.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
+
+    def kill(self):
+        """SIGKILL to the worker's whole process group, then reap the
+        worker; returns its exit status."""
+        _LIVE.discard(self)
+        self.signal_group()
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
