@@ -6,15 +6,16 @@ a worker on request, where a fresh interpreter would import them all again
 It is started fresh, never forked from the harness: it holds no case and no
 expected value, and it never imports an implementation (before its first
 layer-folder worker it imports what the documents' layers import,
-LAYER_FOLDER_IMPORTS). A worker forked
-from it is what `python -m oracle.conformance.worker` would be: a process in
-a session of its own, under its own memory limit, with the harness's current
-directory and environment, its stdin, stdout and stderr the pipes the
-harness passed. The variables the interpreter reads as it starts (PYTHON*)
-are the zygote's: a worker asked for after they changed, or when no zygote
-can be had, is started as any program is. Like multiprocessing's
-forkserver, the zygote lives as long as the harness process: it exits when
-the harness closes its socket (close(), at exit) or exits.
+LAYER_FOLDER_IMPORTS). A worker forked from it is what `python -m
+oracle.conformance.worker` would be: a process in a session of its own,
+under its own memory limit, with the harness's current directory and
+environment, its stdin, stdout and stderr the pipes the harness passed.
+The variables the interpreter reads as it starts (PYTHON*) are the
+zygote's: a worker asked for after they changed, or when no zygote can be
+had, is started as any program is. Like multiprocessing's forkserver, the
+zygote lives as long as the harness process: it is killed at the harness's
+exit (close()) or stop (kill()), and exits by itself when the harness's end
+of its socket closes.
 
 The harness speaks to it over a socket of its own, one JSON object per
 message, the worker's three pipe ends passed with a start request:
