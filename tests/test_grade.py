@@ -11,7 +11,7 @@ import textwrap
 import uuid
 
 import pytest
-from verify_run import MARK, _alive_with
+from verify_run import MARK, _alive_with, describe_processes
 
 OPS = ["--op", "relu", "--op", "sigmoid"]
 
@@ -76,7 +76,8 @@ def _grade(tmp_path, *args):
     done = subprocess.run(
         command, cwd=tmp_path, capture_output=True, text=True, timeout=1800, env={**os.environ, MARK: marker}
     )
-    assert _alive_with(marker) == [], "the grading left processes behind"
+    left = _alive_with(marker)
+    assert left == [], f"the grading left processes behind: {describe_processes(left)}"
     return done
 
 

@@ -15,7 +15,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from verify_run import MARK, _alive_with
+from verify_run import MARK, _alive_with, clock_ticks
 
 from oracle.conformance import process as worker_process
 from oracle.conformance import protocol
@@ -179,3 +179,17 @@ def test_sigterm_ends_the_run_its_worker_and_its_zygote(tmp_path):
     finally:
         run.kill()
     assert _alive_with(marker) == []
+
+
+def test_the_leftover_check_finds_a_forked_worker_left_alive(tmp_path, monkeypatch):
+    """/proc shows a forked worker's environment as the zygote's, without a
+    run's marker: the check of runs made in this process (run_marked) finds
+    the zygote's workers by their start instead."""
+    since = clock_ticks()
+    worker, _ = _probe(tmp_path, monkeypatch)
+    try:
+        assert isinstance(worker.process, ForkedWorker)
+        assert worker.process.pid in _alive_with("no run's marker", since, attempts=1)
+    finally:
+        worker.close()
+    assert worker.process.pid not in _alive_with("no run's marker", since, attempts=1)

@@ -32,7 +32,7 @@ def _dying(entry):
     """Whether the process is a zombie, exiting, or has a SIGKILL pending
     (sent by the run's kill of its workers' process groups, a grandchild may
     not have acted on it yet when the run returns)."""
-    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+    fields = _stat(entry)
     if fields[0] in ("Z", "X") or int(fields[6]) & PF_EXITING:
         return True
     for line in (entry / "status").read_text().splitlines():
@@ -41,17 +41,41 @@ def _dying(entry):
     return False
 
 
-def _parent(entry):
-    return int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+def _stat(entry):
+    """/proc/PID/stat's fields from the state on (field 3 is index 0)."""
+    return (entry / "stat").read_text().rsplit(")", 1)[1].split()
 
 
-def _alive_with(marker, attempts=5):
+def clock_ticks():
+    """Now, in /proc's start-time units (clock ticks since boot), less one
+    tick: /proc/uptime and the start times come from clocks that may differ
+    by that much."""
+    return int(float(Path("/proc/uptime").read_text().split()[0]) * os.sysconf("SC_CLK_TCK")) - 1
+
+
+def describe_processes(pids):
+    """'pid (parent ppid, state S): command line' for each, for a failure message."""
+    described = []
+    for pid in pids:
+        entry = Path("/proc") / str(pid)
+        try:
+            stat, command = (
+                _stat(entry),
+                (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"),
+            )
+            described.append(f"{pid} (parent {stat[1]}, state {stat[0]}): {command.strip()[:200]}")
+        except OSError:
+            described.append(f"{pid} (gone)")
+    return "; ".join(described)
+
+
+def _alive_with(marker, since=None, attempts=5):
     """Pids of live processes (not zombie, not dying) whose environment
-    holds marker, and of workers this process's zygote forked (their
-    environment as /proc shows it is the zygote's); the zygote itself lives
-    as long as this process, as multiprocessing's forkserver does. Looked
-    for again a few times 0.2 s apart while any is found, for the moment
-    between a SIGKILL's delivery and the exit."""
+    holds marker and, from clock_ticks() `since` on, of the workers this
+    process's zygote forked: /proc shows their environment as the zygote's.
+    The zygote itself lives as long as this process, as multiprocessing's
+    forkserver does. Looked for again a few times 0.2 s apart while any is
+    found, for the moment between a SIGKILL's delivery and the exit."""
     from oracle.conformance.zygote import zygote
 
     ours = zygote.process.pid if zygote.process is not None else None
@@ -62,7 +86,8 @@ def _alive_with(marker, attempts=5):
                 continue
             try:
                 environ = (entry / "environ").read_bytes()
-                forked = ours is not None and _parent(entry) == ours
+                stat = _stat(entry)
+                forked = since is not None and int(stat[1]) == ours and int(stat[19]) >= since
                 marked = f"{MARK}={marker}".encode() in environ.split(b"\0")
                 if (marked or forked) and not _dying(entry):
                     found.append(int(entry.name))
@@ -123,7 +148,7 @@ def run_marked(*argv, in_process=False, cwd=None, timeout=600):
     """`cnn-oracle ARGV` (in a subprocess, or in this process) with the
     checks every run must pass that need no report: no traceback, no process
     left behind. Returns Done (or CompletedProcess)."""
-    marker = uuid.uuid4().hex
+    marker, since = uuid.uuid4().hex, clock_ticks()
     if in_process:
         with _marked(marker):
             done = run_cli(*argv, cwd=cwd)
@@ -132,7 +157,8 @@ def run_marked(*argv, in_process=False, cwd=None, timeout=600):
         env = {**os.environ, MARK: marker}
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd)
     assert "Traceback" not in done.stderr + done.stdout, done.stderr[-3000:]
-    assert _alive_with(marker) == [], "the run left processes behind"
+    left = _alive_with(marker, since)
+    assert left == [], f"the run left processes behind: {describe_processes(left)}"
     return done
 
 
