@@ -191,16 +191,14 @@ _BLOCK_ELEMENTS = 1 << 16
 
 
 def _passes_in_blocks(got, expected, tolerance, bound):
-    """compare's result for float arrays of one shape whose every element
-    passes, with finite errors and allowances > 0 (Jacobians of millions of
-    elements, say), computed a block of leading-axis rows at a time in
-    reused work arrays: the same numbers as compare's whole-array way, at a
-    fraction of the memory traffic. None for anything else (a failure among
-    them): compare then does it the whole-array way."""
-    arrays = (got, expected)
-    if not all(isinstance(a, np.ndarray) and a.dtype == np.float64 for a in arrays):
-        return None
-    if got.shape != expected.shape or not expected.size or not expected.ndim:
+    """compare's result for float64 arrays of one shape (as compare has
+    converted them) whose every element passes, with finite errors and
+    allowances > 0 (Jacobians of millions of elements, say), computed a block
+    of leading-axis rows at a time in reused work arrays: the same numbers as
+    compare's whole-array way, at a fraction of the memory traffic. None for
+    anything else (a failure among them, a scalar, an empty array): compare
+    then does it the whole-array way."""
+    if not expected.size or not expected.ndim:
         return None
     bound = np.broadcast_to(bound, expected.shape) if np.ndim(bound) or bound else None
     if expected.flags.f_contiguous and not expected.flags.c_contiguous:
