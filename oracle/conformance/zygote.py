@@ -210,21 +210,18 @@ class Zygote:
             return None
         pipes = [os.pipe() for _ in range(3)]  # stdin, stdout, stderr
         theirs, ours = [pipes[0][0], pipes[1][1], pipes[2][1]], [pipes[0][1], pipes[1][0], pipes[2][0]]
-        reply = None
+        reply = {}  # no pid in it (no zygote, or its fork failed): the harness starts the worker
         try:
             with self.lock:
-                if self._ready():
-                    reply = self._ask(message, theirs)
-        except OSError:
-            self._lost()
+                try:
+                    if self._ready():
+                        reply = self._ask(message, theirs)
+                except OSError:
+                    self._lost()
         finally:
-            for fd in theirs if reply else theirs + ours:
+            for fd in theirs if "pid" in reply else theirs + ours:
                 os.close(fd)
-        if reply is not None and "pid" not in reply:
-            for fd in ours:
-                os.close(fd)
-            return None
-        return ForkedWorker(self, reply["pid"], *ours) if reply else None
+        return ForkedWorker(self, reply["pid"], *ours) if "pid" in reply else None
 
     def launch(self, argv):
         """Start the zygote now if it will fork argv, without waiting for it:
