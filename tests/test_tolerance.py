@@ -91,6 +91,41 @@ def test_judging_in_blocks_gives_the_whole_array_ways_numbers(monkeypatch):
     assert [_summary(result) for result in blocked] == [_summary(result) for result in whole]
 
 
+def test_judging_small_outputs_element_by_element_gives_the_whole_array_ways_numbers(monkeypatch):
+    """Outputs of a few elements are judged in Python floats: the same numbers
+    as the whole-array way, passing or not, for zeros, NaN, infinities, no
+    allowance, errors on the edge of the allowance, bounds and nested lists."""
+    rng = np.random.default_rng(1)
+    tolerance = Tolerance(abs=1e-8, rel=1e-6)
+    cases = []
+    for size in (1, 2, 5, 37, 100):
+        expected = rng.standard_normal(size)
+        expected[rng.random(size) < 0.3] = 0.0
+        got = expected + 1e-9 * rng.standard_normal(size)
+        bound = np.abs(rng.standard_normal(size)) * 1e-9
+        cases += [(got, expected, 0.0), (got, expected, bound), (got.tolist(), expected.tolist(), 1e-9)]
+        for value in (np.nan, np.inf, -np.inf, 1.0):
+            changed = got.copy()
+            changed[rng.integers(size)] = value
+            cases.append((changed, expected, 0.0))
+    edge = np.array([1.0, 0.0, -2.0])
+    cases += [
+        (edge, edge, 0.0),
+        (edge + 1e-8, edge, 0.0),  # the abs floor alone on an expected 0
+        (edge, edge, np.zeros(3)),
+        (np.nextafter(1.0 + 1e-6 + 1e-8, 0), np.array(1.0), 0.0),  # just inside the allowance
+        (np.array(5.0), np.array(5.0), 0.0),  # a scalar
+        (edge.reshape(3, 1).tolist(), edge.reshape(3, 1).tolist(), 0.0),
+    ]
+    cases.append((edge, edge, 0.0, Tolerance()))  # no allowance at all
+    judged = [compare(c[0], c[1], c[3] if len(c) > 3 else tolerance, c[2]) for c in cases]
+    assert sum(result.ok for result in judged) > len(cases) // 2 and not all(r.ok for r in judged)
+    monkeypatch.setattr(tolerance_module, "_passes_by_element", lambda *arguments: None)
+    whole = [compare(c[0], c[1], c[3] if len(c) > 3 else tolerance, c[2]) for c in cases]
+    assert [_summary(result) for result in judged] == [_summary(result) for result in whole]
+    assert [result.ok for result in judged] == [result.ok for result in whole]
+
+
 def test_a_failing_float_array_is_walked_in_blocks_once(monkeypatch):
     """The blocked walk stops being tried once it has found a failure: the
     whole-array way then finds the worst element, without a second walk."""
