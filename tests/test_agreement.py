@@ -15,6 +15,12 @@ from oracle.engines import numpy_ops
 
 PAIRS = [(spec.name, engine) for spec in registry.OPS for engine in spec.engines if engine != "reference"]
 
+# The samples' random.Random, seeded by hypothesis: a call drawn through
+# hypothesis instead (use_true_random=False, which shrinks each call) costs
+# about 0.1 ms, and took half of these tests' time. A failure still names the
+# op's params and is reproduced by the seed hypothesis reports.
+SAMPLE_RNGS = st.randoms(use_true_random=True)
+
 
 def _skip_unavailable(engine):
     if engine == "torch":
@@ -35,7 +41,7 @@ def _assert_agree(spec, engine, rng, dtype):
 
 
 @pytest.mark.parametrize("op, engine", PAIRS, ids=[f"{o}-{e}" for o, e in PAIRS])
-@given(rng=st.randoms(use_true_random=False))
+@given(rng=SAMPLE_RNGS)
 def test_engine_agrees_with_reference_float64(op, engine, rng):
     _skip_unavailable(engine)
     _assert_agree(registry.get(op), engine, rng, "float64")
@@ -45,7 +51,7 @@ FLOAT32 = [(op, engine) for op, engine in PAIRS if engine in ("numpy", "torch")]
 
 
 @pytest.mark.parametrize("op, engine", FLOAT32, ids=[f"{o}-{e}" for o, e in FLOAT32])
-@given(rng=st.randoms(use_true_random=False))
+@given(rng=SAMPLE_RNGS)
 def test_engine_agrees_with_reference_float32_tier(op, engine, rng):
     _skip_unavailable(engine)
     _assert_agree(registry.get(op), engine, rng, "float32")
