@@ -1,8 +1,8 @@
 """oracle's Python workers forked by the zygote are what a fresh
 `python -m oracle.conformance.worker` would be: their own session, memory
 limit, working folder and environment, the exit status told as subprocess
-tells it, and nothing of the harness's loaded. Where no zygote can serve,
-workers start as any program does."""
+tells it, and nothing of the harness's loaded. A zygote that dies after
+serving is replaced; where none can serve, workers start as any program does."""
 
 import json
 import os
@@ -15,10 +15,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-from verify_run import MARK, _alive_with, clock_ticks
+from verify_run import MARK, _alive_with, clock_ticks, verify
 
+from oracle.conformance import fixtures, protocol
 from oracle.conformance import process as worker_process
-from oracle.conformance import protocol
 from oracle.conformance.zygote import WORKER, ForkedWorker, Zygote
 
 LAYERS = Path(__file__).parent / "doc_style_layers"
@@ -113,14 +113,47 @@ def test_workers_start_as_any_program_when_the_interpreter_settings_change(tmp_p
     assert isinstance(worker.process, worker_process.subprocess.Popen)
 
 
-def test_workers_start_as_any_program_when_the_zygote_is_gone(tmp_path, monkeypatch, zygote):
+def test_a_zygote_that_dies_after_serving_is_replaced(tmp_path, monkeypatch, zygote):
+    """A worker may kill its parent: the next worker is forked by a new
+    zygote, never started as the harness's own child."""
     _probe(tmp_path, monkeypatch)[0].close()
-    zygote.process.kill()
+    first = zygote.process
+    first.kill()
+    first.wait()
+    worker, seen = _probe(tmp_path, monkeypatch)
+    worker.close()
+    assert isinstance(worker.process, ForkedWorker) and seen["own_session"]
+    assert zygote.process is not first and zygote.process.poll() is None and not zygote.broken
+
+
+def test_workers_start_as_any_program_when_the_zygote_dies_before_it_is_ready(tmp_path, monkeypatch, zygote):
+    zygote.launch(WORKER)
+    zygote.process.kill()  # long before it has imported NumPy
     zygote.process.wait()
     worker, seen = _probe(tmp_path, monkeypatch)
     worker.close()
     assert isinstance(worker.process, worker_process.subprocess.Popen) and seen["own_session"]
     assert zygote.broken
+
+
+def test_an_implementation_that_kills_its_parent_fails_its_cases_and_the_run_goes_on(tmp_path):
+    """Its parent is a zygote, never the harness: each check fails saying
+    the worker ended, the report is complete, nothing is left running."""
+    module = tmp_path / "parricide.py"
+    module.write_text(
+        "import os\nimport signal\n\n\n"
+        "def relu_forward(x):\n    os.kill(os.getppid(), signal.SIGKILL)\n    os._exit(3)\n"
+    )
+    root = tmp_path / "two"  # the second case needs a new worker: its parent must not be the harness
+    root.mkdir()
+    relu = [c for _, c in fixtures.iter_cases(subdir="golden") if c["op"] == "relu" and "dy" in c["inputs"]]
+    for case in relu[:2]:
+        (root / f"{case['id']}.json").write_text(json.dumps(case))
+    run = verify(tmp_path, str(module), "--root", str(root))
+    assert run.code == 1, run.err
+    failed = run.results("fail")
+    assert [r["check"] for r in failed] == ["forward", "backward"] * 2
+    assert all(r["message"].endswith("the worker ended; its exit status is unknown") for r in failed), failed
 
 
 def test_other_programs_are_never_forked(zygote):

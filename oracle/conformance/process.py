@@ -252,8 +252,8 @@ def run_once(argv, data, timeout, memory_mb=None):
 
 def describe_status(status):
     """'exited with status 3' or 'was killed by signal 11 (SIGSEGV)'."""
-    if status is None:
-        return "is still running"
+    if status is None:  # its parent, the zygote, died before it: nobody told its status
+        return "ended; its exit status is unknown"
     if status < 0:
         try:
             name = signal.Signals(-status).name

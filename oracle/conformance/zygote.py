@@ -15,7 +15,10 @@ zygote's: a worker asked for after they changed, or when no zygote can be
 had, is started as any program is. Like multiprocessing's forkserver, the
 zygote lives as long as the harness process: it is killed at the harness's
 exit (close()) or stop (kill()), and exits by itself when the harness's end
-of its socket closes.
+of its socket closes. A zygote that dies after it has served (a worker may
+kill its parent) is replaced at the next start, so that no worker is ever
+the harness's own child; the workers it leaves are asked about through
+/proc, their exit status unknown.
 
 The harness speaks to it over a socket of its own, one JSON object per
 message, the worker's three pipe ends passed with a start request:
@@ -193,7 +196,8 @@ class Zygote:
         self.lock = threading.Lock()
         self.process = self.control = self.settings = None
         self.waiting = False  # launched, its ready message not read yet
-        self.broken = False  # could not start, or died: workers start as before
+        self.served = False  # this zygote said it was ready
+        self.broken = False  # could not start: workers start as before
 
     def start(self, argv, memory_mb, cwd=None):
         """A ForkedWorker running argv, or None where the harness should start it itself."""
@@ -213,15 +217,17 @@ class Zygote:
         reply = {}  # no pid in it (no zygote, or its fork failed): the harness starts the worker
         try:
             with self.lock:
-                try:
-                    if self._ready():
-                        reply = self._ask(message, theirs)
-                except OSError:
-                    self._lost()
+                for _ in range(2):  # a zygote found dead is replaced once
+                    try:
+                        if self._ready():
+                            reply, control = self._ask(message, theirs), self.control
+                        break
+                    except OSError:
+                        self._lost()
         finally:
             for fd in theirs if "pid" in reply else theirs + ours:
                 os.close(fd)
-        return ForkedWorker(self, reply["pid"], *ours) if "pid" in reply else None
+        return ForkedWorker(self, control, reply["pid"], *ours) if "pid" in reply else None
 
     def launch(self, argv):
         """Start the zygote now if it will fork argv, without waiting for it:
@@ -233,7 +239,7 @@ class Zygote:
     def _launch(self):
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         code = "import sys; from oracle.conformance.zygote import serve; serve(int(sys.argv[1]))"
-        self.control, self.settings, self.waiting = ours, _interpreter_settings(), True
+        self.control, self.settings, self.waiting, self.served = ours, _interpreter_settings(), True, False
         try:
             with theirs:
                 self.process = subprocess.Popen(
@@ -258,7 +264,7 @@ class Zygote:
                 self.control.settimeout(None)
             except OSError:
                 ready = False
-            self.waiting = False
+            self.waiting, self.served = False, ready
             if not ready:
                 self._lost()
         return self.control is not None and _interpreter_settings() == self.settings
@@ -270,10 +276,10 @@ class Zygote:
             raise OSError("the zygote is gone")
         return json.loads(reply)
 
-    def ask(self, request):
-        """The zygote's reply, or None if it is gone."""
+    def ask(self, request, control):
+        """The reply of the zygote whose socket is `control`, or None if it is gone."""
         with self.lock:
-            if self.control is None:
+            if self.control is None or self.control is not control:
                 return None
             try:
                 return self._ask(json.dumps(request).encode())
@@ -282,7 +288,9 @@ class Zygote:
                 return None
 
     def _lost(self):
-        self.broken, self.waiting = True, False
+        """This zygote is gone. One that had served is replaced at the next
+        start; one that never came up is not tried again."""
+        self.broken, self.waiting = not self.served, False
         if self.control is not None:
             self.control.close()
         self.control = None
@@ -317,27 +325,42 @@ class Zygote:
 
 
 class ForkedWorker:
-    """What the harness holds of a worker the zygote forked: its pid, the
+    """What the harness holds of a worker a zygote forked: its pid, the
     harness's ends of its pipes, and (subprocess.Popen's names) its exit
-    status once reaped."""
+    status once reaped: None if its zygote died first (whoever adopted it
+    reaps it; /proc tells whether it still runs)."""
 
-    def __init__(self, zygote, pid, stdin_fd, stdout_fd, stderr_fd):
-        self.zygote, self.pid, self.returncode = zygote, pid, None
+    def __init__(self, zygote, control, pid, stdin_fd, stdout_fd, stderr_fd):
+        self.zygote, self.control, self.pid, self.returncode = zygote, control, pid, None
         self.stdin = os.fdopen(stdin_fd, "wb")
         self.stdout = os.fdopen(stdout_fd, "rb")
         self.stderr = os.fdopen(stderr_fd, "rb")
 
     def exited(self):
-        reply = self.zygote.ask({"exited": self.pid})
-        return True if reply is None else reply["exited"]
+        reply = self.zygote.ask({"exited": self.pid}, self.control)
+        return not _running(self.pid) if reply is None else reply["exited"]
 
     def wait(self, timeout):
         if self.returncode is None:
-            reply = self.zygote.ask({"reap": self.pid, "timeout": timeout}) or {"status": None}
+            reply = self.zygote.ask({"reap": self.pid, "timeout": timeout}, self.control)
+            if reply is None:  # orphaned: its status is lost
+                deadline = time.monotonic() + timeout
+                while _running(self.pid) and time.monotonic() < deadline:
+                    time.sleep(0.005)
+                reply = {"running": True} if _running(self.pid) else {"status": None}
             if "running" in reply:
                 raise subprocess.TimeoutExpired(WORKER, timeout)
             self.returncode = reply["status"]
         return self.returncode
+
+
+def _running(pid):
+    """Whether process `pid` runs (exists and is no zombie)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rpartition(b")")[2].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return False
 
 
 zygote = Zygote()
