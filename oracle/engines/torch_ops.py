@@ -7,6 +7,8 @@ torch is imported on first use (load()), so the rest of the suite neither
 needs it nor pays for importing it.
 """
 
+import inspect
+
 torch = None
 F = None
 
@@ -113,28 +115,57 @@ def maxpool2d(t, params):
     return {"y": y, "argmax": torch.stack([flat // width, flat % width], dim=-1)}
 
 
-def _step(optimizer_class, t, state, **options):
-    param = t["param"].detach().clone().requires_grad_(True)
-    param.grad = t["grad"].detach().clone()
-    optimizer = optimizer_class([param], **options)
-    if state:
-        optimizer.state[param].update(state)
-    optimizer.step()
-    return param.detach(), optimizer
+# torch.optim's updates as its optimizers' step() runs them (the functions
+# torch.optim.sgd.sgd and torch.optim.rmsprop.rmsprop), on lists of tensors
+# updated in place: an optimizer object's constructor and step() import
+# torch._dynamo, some 2.7 s the first time.
+_PLAIN = {"weight_decay": 0.0, "momentum": 0.0, "maximize": False}
+
+
+def sgd_update(params, grads, lr):
+    from torch.optim.sgd import sgd
+
+    with torch.no_grad():
+        sgd(params, grads, [None] * len(params), lr=lr, dampening=0.0, nesterov=False, **_PLAIN)
+
+
+def rmsprop_update(params, grads, square_avgs, lr, rho, epsilon):
+    """RMSprop with alpha = rho, which matches Keras: eps is added to sqrt(v)."""
+    from torch.optim.rmsprop import rmsprop
+
+    # Newer torch takes the step counts too (unused without bias correction).
+    if "state_steps" in inspect.signature(rmsprop).parameters:
+        steps = {"state_steps": [torch.tensor(0.0) for _ in params]}
+    else:
+        steps = {}
+    with torch.no_grad():
+        rmsprop(
+            params,
+            grads,
+            square_avgs,
+            [],
+            [],
+            **steps,
+            lr=lr,
+            alpha=rho,
+            eps=epsilon,
+            centered=False,
+            **_PLAIN,
+        )
 
 
 def sgd(t, params):
-    param, _ = _step(torch.optim.SGD, t, None, lr=params["learning_rate"])
+    param = t["param"].detach().clone()
+    sgd_update([param], [t["grad"].detach()], params["learning_rate"])
     return {"param": param}
 
 
 def rmsprop(t, params):
-    # torch's RMSprop with alpha = rho matches Keras: eps is added to sqrt(v).
-    state = {"step": torch.tensor(0.0), "square_avg": t["cache"].detach().clone()}
-    param, optimizer = _step(
-        torch.optim.RMSprop, t, state, lr=params["learning_rate"], alpha=params["rho"], eps=params["epsilon"]
+    param, cache = t["param"].detach().clone(), t["cache"].detach().clone()
+    rmsprop_update(
+        [param], [t["grad"].detach()], [cache], params["learning_rate"], params["rho"], params["epsilon"]
     )
-    return {"param": param, "cache": optimizer.state[optimizer.param_groups[0]["params"][0]]["square_avg"]}
+    return {"param": param, "cache": cache}
 
 
 def accuracy(t, params):

@@ -156,7 +156,7 @@ class LayerwiseEngine:
 
 class TorchEngine:
     """The network as one torch graph: autograd for the gradients,
-    torch.optim.SGD or RMSprop (alpha = rho) for the updates."""
+    torch.optim's SGD or RMSprop update (alpha = rho)."""
 
     def __init__(self, spec, parameters, dtype=np.float64, device="cpu"):
         torch = torch_ops.load(device)
@@ -169,14 +169,16 @@ class TorchEngine:
             }
             for layer in parameters
         ]
-        leaves = [p for layer in self.parameters for p in layer.values()]
+        self.leaves = [p for layer in self.parameters for p in layer.values()]
         options = spec.optimizer_params
         if spec.optimizer == "rmsprop":
-            self.optimizer = torch.optim.RMSprop(
-                leaves, lr=spec.learning_rate, alpha=options.get("rho", 0.9), eps=options.get("epsilon", 1e-7)
+            square_avgs = [torch.zeros_like(p) for p in self.leaves]
+            rho, epsilon = options.get("rho", 0.9), options.get("epsilon", 1e-7)
+            self.update = lambda grads: torch_ops.rmsprop_update(
+                self.leaves, grads, square_avgs, spec.learning_rate, rho, epsilon
             )
         else:
-            self.optimizer = torch.optim.SGD(leaves, lr=spec.learning_rate)
+            self.update = lambda grads: torch_ops.sgd_update(self.leaves, grads, spec.learning_rate)
 
     def _tensor(self, array):
         return self.torch.tensor(np.asarray(array), dtype=self.torch_dtype, device=self.device)
@@ -193,14 +195,15 @@ class TorchEngine:
             return self._forward(x).cpu().numpy().astype(float)
 
     def step(self, x, y_true):
-        self.optimizer.zero_grad()
+        for leaf in self.leaves:
+            leaf.grad = None
         output = self._forward(x)
         loss = registry.get(self.spec.loss).torch({"y_true": self._tensor(y_true), "y_pred": output}, {})[
             "loss"
         ]
         loss = loss.mean()
         loss.backward()
-        self.optimizer.step()
+        self.update([leaf.grad for leaf in self.leaves])  # every parameter takes part in the loss
         return float(loss.detach())
 
     def parameter_arrays(self):
