@@ -157,3 +157,25 @@ def test_one_image_repeated_as_a_view_gives_what_its_copies_give(
     from_copies = numpy_ops.conv2d_backward(copies, kernels, dy, stride, padding, "untied", per_sample)
     for name, a, b in zip(("dx", "dkernels", "dbiases"), from_copies, from_view):
         np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("x_shape", [(1, 1, 8, 8), (4, 3, 30, 30)])  # inputs told apart by bytes, by NumPy
+def test_backward_reuses_the_forward_columns_only_for_the_same_input_bits(x_shape):
+    """Backward reuses the columns its forward built when x is the same, bit
+    for bit: one element changed, or 0.0 become -0.0, is seen."""
+    x, kernels, biases = _inputs(x_shape, (2, x_shape[1], 3, 3), tied=True)
+    changed, signed = x.copy(), x.copy()
+    changed[-1, -1, -1, -1] += 1.0
+    signed[-1, -1, -1, -1] = 0.0
+    dy = np.random.default_rng(2).standard_normal(numpy_ops.conv2d_forward(x, kernels, biases).shape)
+    for other in (changed, signed):
+        numpy_ops.conv2d_forward(other, kernels, biases)
+        fresh = numpy_ops.conv2d_backward(other, kernels, dy, bias="tied")[1]  # other's own columns
+        numpy_ops.conv2d_forward(x, kernels, biases)  # x's columns held
+        assert np.array_equal(numpy_ops.conv2d_backward(other, kernels, dy, bias="tied")[1], fresh)
+    numpy_ops.conv2d_forward(signed, kernels, biases)
+    held = numpy_ops._parts._own_scratch().columns
+    negative = signed.copy()
+    negative[-1, -1, -1, -1] = -0.0
+    assert numpy_ops._same_bits(held[1], signed.transpose(1, 0, 2, 3))
+    assert not numpy_ops._same_bits(held[1], negative.transpose(1, 0, 2, 3))
