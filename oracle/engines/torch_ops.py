@@ -7,6 +7,7 @@ torch is imported on first use (load()), so the rest of the suite neither
 needs it nor pays for importing it.
 """
 
+import functools
 import inspect
 
 torch = None
@@ -133,11 +134,7 @@ def rmsprop_update(params, grads, square_avgs, lr, rho, epsilon):
     """RMSprop with alpha = rho, which matches Keras: eps is added to sqrt(v)."""
     from torch.optim.rmsprop import rmsprop
 
-    # Newer torch takes the step counts too (unused without bias correction).
-    if "state_steps" in inspect.signature(rmsprop).parameters:
-        steps = {"state_steps": [torch.tensor(0.0) for _ in params]}
-    else:
-        steps = {}
+    steps = {"state_steps": [torch.tensor(0.0) for _ in params]} if _rmsprop_takes_steps() else {}
     with torch.no_grad():
         rmsprop(
             params,
@@ -152,6 +149,14 @@ def rmsprop_update(params, grads, square_avgs, lr, rho, epsilon):
             centered=False,
             **_PLAIN,
         )
+
+
+@functools.cache
+def _rmsprop_takes_steps():
+    """Newer torch takes the step counts too (unused without bias correction)."""
+    from torch.optim.rmsprop import rmsprop
+
+    return "state_steps" in inspect.signature(rmsprop).parameters
 
 
 def sgd(t, params):
