@@ -115,6 +115,7 @@ def test_jacobians_filled_by_threads_equal_those_filled_by_one(monkeypatch, op):
     inputs, params = samples.draw(spec.samples, 3)
     monkeypatch.setattr(finite_diff._Threads, "CPUS", 3)
     monkeypatch.setattr(finite_diff, "_CHUNK_ELEMENTS", 64)  # many chunks, so that threads share them
+    monkeypatch.setattr(finite_diff, "_MIN_ROWS", 1)
     monkeypatch.setattr(finite_diff, "_threads", finite_diff._Threads())
 
     def jacobians():
@@ -127,6 +128,19 @@ def test_jacobians_filled_by_threads_equal_those_filled_by_one(monkeypatch, op):
         assert all(np.array_equal(one[name], many[name]) for name in spec.gradients)
     checks = finite_diff.check_full(spec, inputs, params)
     assert [check.status for check in checks] == ["pass"] * len(spec.gradients)
+
+
+@pytest.mark.parametrize(
+    "count, row_elements", [(3380, 3380), (1936, 1936), (7, 10), (5000, 1 << 18), (3, 1 << 30)]
+)
+def test_jacobian_chunks_cover_every_row_once_within_the_element_budget(count, row_elements):
+    """Small rows go _MIN_ROWS to a call (its fixed cost amortized); no call
+    holds more than 4x the element budget unless one row alone does."""
+    chunks = finite_diff._chunks(count, row_elements)
+    assert [i for chunk in chunks for i in range(chunk.start, chunk.stop)] == list(range(count))
+    largest, budget = max(chunk.stop - chunk.start for chunk in chunks), finite_diff._CHUNK_ELEMENTS
+    assert largest == 1 or largest * row_elements <= 4 * budget
+    assert largest >= min(count, finite_diff._MIN_ROWS, 4 * budget // row_elements)
 
 
 @pytest.mark.parametrize("cols", [1, 8, 9, 1000, 1024, 32768, 50176])

@@ -101,12 +101,19 @@ def _forward_inputs(spec, inputs):
 # gradients, times the larger of a row's input and output): enough rows to
 # amortize the call, few enough that the engine's arrays stay near the size of
 # a core's cache and are reused from call to call rather than allocated afresh.
+# Small rows go at least _MIN_ROWS to a call (within 4x the elements): a call
+# has a fixed cost (Python and thread hand-off, some 0.2 ms), a real share of
+# 77 rows of a one-channel 28x28 conv; 128 rows made check_full 8% faster
+# there, and changed nothing on a three-channel case.
 _CHUNK_ELEMENTS = 1 << 18
+_MIN_ROWS = 128
 
 
 def _chunks(count, row_elements):
-    """Slices of range(count) of at most _CHUNK_ELEMENTS // row_elements rows each."""
-    step = max(1, _CHUNK_ELEMENTS // max(row_elements, 1))
+    """Slices of range(count) of _CHUNK_ELEMENTS // row_elements rows each, or
+    of _MIN_ROWS rows while that stays within 4 * _CHUNK_ELEMENTS elements."""
+    row_elements = max(row_elements, 1)
+    step = max(1, _CHUNK_ELEMENTS // row_elements, min(_MIN_ROWS, 4 * _CHUNK_ELEMENTS // row_elements))
     return [slice(start, min(start + step, count)) for start in range(0, count, step)]
 
 
