@@ -195,8 +195,7 @@ class Zygote:
     def __init__(self):
         self.lock = threading.Lock()
         self.process = self.control = self.settings = None
-        self.waiting = False  # launched, its ready message not read yet
-        self.served = False  # this zygote said it was ready
+        self.served = False  # this zygote said it was ready (until then, it is importing)
         self.broken = False  # could not start: workers start as before
 
     def start(self, argv, memory_mb, cwd=None):
@@ -239,7 +238,7 @@ class Zygote:
     def _launch(self):
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         code = "import sys; from oracle.conformance.zygote import serve; serve(int(sys.argv[1]))"
-        self.control, self.settings, self.waiting, self.served = ours, _interpreter_settings(), True, False
+        self.control, self.settings, self.served = ours, _interpreter_settings(), False
         try:
             with theirs:
                 self.process = subprocess.Popen(
@@ -257,14 +256,14 @@ class Zygote:
         """Whether the zygote (launched now if need be) can serve this harness."""
         if self.control is None:
             self._launch()
-        if self.waiting:
+        if self.control is not None and not self.served:  # launched, its ready message not read yet
             try:
                 self.control.settimeout(READY_TIMEOUT)
                 ready = self.control.recv(64) == b'{"ready": true}'
                 self.control.settimeout(None)
             except OSError:
                 ready = False
-            self.waiting, self.served = False, ready
+            self.served = ready
             if not ready:
                 self._lost()
         return self.control is not None and _interpreter_settings() == self.settings
@@ -290,7 +289,11 @@ class Zygote:
     def _lost(self):
         """This zygote is gone. One that had served is replaced at the next
         start; one that never came up is not tried again."""
-        self.broken, self.waiting = not self.served, False
+        self.broken = not self.served
+        self._end()
+
+    def _end(self):
+        """Closes the socket and kills the zygote, whichever of them there is."""
         if self.control is not None:
             self.control.close()
         self.control = None
@@ -303,10 +306,7 @@ class Zygote:
         it holds nothing to save, and an interpreter's exit takes a while."""
         with self.lock:
             if self.control is not None:
-                self.control.close()
-                self.control, self.waiting = None, False
-                self.process.kill()
-                self.process.wait()
+                self._end()
 
     def kill(self):
         """SIGKILL to the zygote, taking no lock and waiting for nothing: for a
@@ -321,7 +321,6 @@ class Zygote:
     def forget(self):
         """In a forked child: the socket is the parent's."""
         self.lock, self.process, self.control, self.settings = threading.Lock(), None, None, None
-        self.waiting = False
 
 
 class ForkedWorker:
