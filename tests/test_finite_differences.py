@@ -80,6 +80,21 @@ def test_pooling_tie_is_reported_as_kink_crossed():
     assert check.status == "kink crossed"
 
 
+def test_a_tie_at_zero_is_a_kink_of_max_pooling_and_flat_after_a_relu():
+    """Two zeros tied for a window's maximum: on their own, a step up on one
+    moves the maximum (a kink); out of a ReLU whose inputs keep clear of 0,
+    they stay 0 (flat), and the network's distance is the ReLU's."""
+    spec, pool = registry.get("maxpool2d"), {"window": 2, "stride": 2}
+    tied = {"x": [[[-1.0, 0.0], [0.0, -2.0]]], "dy": [[[1.0]]]}
+    assert finite_diff.kink_distance(spec, tied, pool) == 0.0
+    (check,) = finite_diff.check_full(spec, tied, pool)
+    assert check.status == "kink crossed"
+    layers = [("relu", {}, {}), ("maxpool2d", pool, {}), ("reshape", {"shape": [1]}, {})]
+    network = composite.Network(layers, "mse")
+    x = np.array([[[-1.0, -0.5], [-2.0, -0.3]]])  # every ReLU output 0: the window's maximum tied at 0
+    assert network.kink_distance(x, np.array([1.0])) == pytest.approx(0.3)
+
+
 def test_document_003_mlp_chained_gradients_match_finite_differences():
     network, x, y = composite.document_003_mlp()
     assert network.kink_distance(x, y) > 100 * FINITE_DIFFERENCE_STEP

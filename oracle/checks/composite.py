@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from oracle import engines, registry
+from oracle import engines, kinks, registry
 from oracle.tolerance import FINITE_DIFFERENCE, FINITE_DIFFERENCE_STEP, compare
 
 
@@ -73,12 +73,21 @@ class Network:
     def kink_distance(self, x, y_true):
         """Smallest distance of any layer's input from a kink of that layer."""
         _, activations, _ = self.forward(x, y_true)
+        previous = [None] + [op for op, _, _ in self.layers]
         distances = [
-            registry.get(op).kink_distance({"x": layer_input}, params)
-            for (op, params, _), layer_input in zip(self.layers, activations)
-            if registry.get(op).kink_distance
+            _layer_kink_distance(op, params, layer_input, before)
+            for (op, params, _), layer_input, before in zip(self.layers, activations, previous)
         ]
         return min(distances, default=np.inf)
+
+
+def _layer_kink_distance(op, params, layer_input, previous):
+    """One layer's input's distance from its kinks; a max pool straight after
+    a ReLU has flat ties at 0 (kinks.pooling_tie)."""
+    if op == "maxpool2d" and previous == "relu":
+        return kinks.pooling_tie({"x": layer_input}, params, after_relu=True)
+    distance = registry.get(op).kink_distance
+    return distance({"x": layer_input}, params) if distance else np.inf
 
 
 def document_002_cnn(rng, leaky=False):
