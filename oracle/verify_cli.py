@@ -14,7 +14,7 @@ import signal
 import sys
 
 from oracle import registry, reports
-from oracle.conformance import adapters, conventions, fresh, grading, process, results, verify
+from oracle.conformance import adapters, conventions, fixtures, fresh, grading, process, results, verify
 
 
 def add_arguments(parser):
@@ -169,6 +169,9 @@ def run(args):
     signal.signal(signal.SIGTERM, _terminated)
     try:
         check_ops(args.op)
+        problem = fixtures.root_problem(args.root) if args.root is not None else ""
+        if problem:  # else a mistyped folder would pass on fresh cases alone
+            raise ValueError(f"--root {problem}")
         xfail = results.read_xfail(args.xfail) if args.xfail else []
         points = grading.load(args.points) if args.points else None
         implementation = implementation_from(args)

@@ -219,6 +219,19 @@ def test_verify_command_exit_codes_and_output_file(tmp_path, capsys):
     assert "name one implementation" in capsys.readouterr().err
 
 
+def test_a_fixture_folder_or_xfail_file_that_is_not_there_is_a_usage_error(tmp_path, capsys):
+    """Not a run of the fresh cases alone that passes: the cases asked for
+    were never read."""
+    missing, a_file = tmp_path / "cases", tmp_path / "case.json"
+    a_file.write_text("{}")
+    assert cli.main(["verify", "--root", str(missing), "--op", "relu"]) == 2
+    assert f"error: --root {missing}: no such folder" in capsys.readouterr().err
+    assert cli.main(["verify", "--root", str(a_file), "--op", "relu"]) == 2
+    assert f"error: --root {a_file}: not a folder" in capsys.readouterr().err
+    assert cli.main(["verify", "--xfail", str(missing), "--op", "relu"]) == 2
+    assert f"error: {missing}: cannot read: No such file or directory" in capsys.readouterr().err
+
+
 def _verify_in(cwd, *args):
     command = [sys.executable, "-m", "oracle.cli", "verify", *args, "--fresh", "0"]
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=600)

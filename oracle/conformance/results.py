@@ -58,8 +58,12 @@ class XfailEntry:
 
 def read_xfail(path):
     """Known failures: one per line, `OP [CHECK [CASE_ID]]`, `#` comments."""
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError as error:
+        raise ValueError(f"{path}: cannot read: {error.strerror or error}") from None
     entries = []
-    for number, raw in enumerate(Path(path).read_text().splitlines(), start=1):
+    for number, raw in enumerate(lines, start=1):
         text, _, reason = raw.partition("#")
         words = text.split()
         if not words:
