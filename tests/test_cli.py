@@ -83,6 +83,11 @@ def test_compare_rejects_an_unknown_op(capsys):
     assert "unknown operation 'conv3d'" in capsys.readouterr().out
 
 
+def test_compare_rejects_fewer_than_one_seed(capsys):
+    assert cli.main(["compare", "--op", "relu", "--seeds", "0"]) == 2
+    assert "error: --seeds must be at least 1, got 0" in capsys.readouterr().out
+
+
 def test_compare_on_a_missing_cuda_device_says_why(capsys):
     from oracle import engines
 

@@ -116,7 +116,13 @@ def test_training_holds_every_pool_to_threads_and_restores_it(monkeypatch, capsy
     assert _pool_threads(torch) == before
 
 
-def test_threads_below_one_stops_before_training(monkeypatch, capsys):
+@pytest.mark.parametrize(
+    "option, value, least",
+    [("--threads", 0, 1), ("--epochs", 0, 1), ("--steps", -1, 1), ("--reference-steps", -1, 0)],
+)
+def test_a_count_below_its_least_stops_before_training(option, value, least, monkeypatch, capsys):
+    """No run that trains nothing (or, for a negative --steps, all but the
+    last step) and passes."""
     _refuse_training(monkeypatch)
-    assert cli.main(["parity", "003", "--threads", "0"]) == 2
-    assert _last_line(capsys.readouterr().out) == "error: --threads must be at least 1, got 0"
+    assert cli.main(["parity", "003", option, str(value)]) == 2
+    assert _last_line(capsys.readouterr().out) == f"error: {option} must be at least {least}, got {value}"

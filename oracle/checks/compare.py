@@ -115,6 +115,8 @@ def run(args):
     if not torch_ok:
         print(f"torch engine skipped: {reason}\n")
     try:
+        if args.seeds < 1:
+            raise ValueError(f"--seeds must be at least 1, got {args.seeds}")
         specs = _selected_ops(args)
     except ValueError as error:
         print(f"error: {error}")

@@ -83,8 +83,15 @@ def _check_plot_target(path):
 
 def run(args):
     try:
-        if args.threads < 1:
-            raise UsageError(f"--threads must be at least 1, got {args.threads}")
+        counts = (
+            ("--epochs", args.epochs, 1),  # 0 epochs or steps would compare nothing and pass
+            ("--steps", args.steps, 1),
+            ("--reference-steps", args.reference_steps, 0),
+            ("--threads", args.threads, 1),
+        )
+        for option, value, least in counts:
+            if value is not None and value < least:
+                raise UsageError(f"{option} must be at least {least}, got {value}")
         if args.plot:
             _check_plot_target(args.plot)
         spec, split = network.build(args.network, args.data, args.epochs, args.seed)
