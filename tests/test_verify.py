@@ -1,6 +1,7 @@
 """`cnn-oracle verify`, its three adapters, reports and the pytest plugin."""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -230,6 +231,49 @@ def test_a_fixture_folder_or_xfail_file_that_is_not_there_is_a_usage_error(tmp_p
     assert f"error: --root {a_file}: not a folder" in capsys.readouterr().err
     assert cli.main(["verify", "--xfail", str(missing), "--op", "relu"]) == 2
     assert f"error: {missing}: cannot read: No such file or directory" in capsys.readouterr().err
+
+
+def _renamed_layers(folder):
+    """The documents' layers with their dense layer, its weights and the mean
+    squared error under other names."""
+    shutil.copytree(LAYERS, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    dense, losses = folder / "dense.py", folder / "losses.py"
+    dense.write_text(
+        dense.read_text().replace("class Dense(", "class FullyConnected(").replace(".weights", ".W")
+    )
+    losses.write_text(
+        losses.read_text()
+        .replace("def mse(", "def mean_squared_error(")
+        .replace("mse_prime", "mean_squared_error_prime")
+    )
+    return folder
+
+
+def test_a_layer_config_maps_other_names_and_a_bad_one_is_a_usage_error(tmp_path, capsys):
+    folder = _renamed_layers(tmp_path / "layers")
+    config = tmp_path / "names.json"
+    config.write_text(
+        json.dumps({"names": {"Dense": "FullyConnected", "weights": "W", "mse": "mean_squared_error"}})
+    )
+    ops = ["--op", "dense", "--op", "mse", "--fresh", "0"]
+    assert cli.main(["verify", "--layer-api", str(folder), "--layer-config", str(config), *ops]) == 0
+    assert "PASSED" in capsys.readouterr().out
+    assert cli.main(["verify", "--layer-api", str(folder), *ops]) == 3  # without it, neither is found
+    capsys.readouterr()
+    for text, problem in (
+        ("{", "not a layer-API config"),
+        ('{"Dense": "FullyConnected"}', 'no "names" object'),
+        (
+            '{"names": {"Dence": "FullyConnected"}}',
+            "$.names: unknown name 'Dence' (known: Convolutional, Dense",
+        ),
+    ):
+        config.write_text(text)
+        assert cli.main(["verify", "--layer-api", str(folder), "--layer-config", str(config), *ops]) == 2
+        assert f"error: {config}: {problem}" in capsys.readouterr().out  # the text report's verdict
+    missing = tmp_path / "missing.json"
+    assert cli.main(["verify", "--layer-api", str(folder), "--layer-config", str(missing), *ops]) == 2
+    assert f"error: {missing}: cannot read: No such file or directory" in capsys.readouterr().out
 
 
 def _verify_in(cwd, *args):

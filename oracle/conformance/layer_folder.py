@@ -84,6 +84,28 @@ def _runs_code_when_imported(tree):
     return False
 
 
+def _config_names(config):
+    """The {name: its name in the folder} of a --layer-config file."""
+    try:
+        text = Path(config).read_text()
+    except OSError as error:
+        raise Unavailable(f"{config}: cannot read: {error.strerror or error}") from None
+    try:
+        document = json.loads(text)
+    except ValueError as error:
+        raise Unavailable(f"{config}: not a layer-API config (not JSON: {error})") from None
+    names = document.get("names") if isinstance(document, dict) else None
+    if not isinstance(names, dict) or not all(isinstance(v, str) for v in names.values()):
+        raise Unavailable(
+            f'{config}: no "names" object of names (e.g. {{"names": {{"Dense": "FullyConnected"}}}})'
+        )
+    unknown = sorted(set(names) - set(DEFAULT_NAMES))
+    if unknown:
+        known = ", ".join(DEFAULT_NAMES)
+        raise Unavailable(f"{config}: $.names: unknown name {', '.join(map(repr, unknown))} (known: {known})")
+    return names
+
+
 class LayerFolder:
     def __init__(self, folder, config=None):
         self.folder = Path(folder)
@@ -91,10 +113,7 @@ class LayerFolder:
             raise Unavailable(f"cannot use {folder}: not a folder")
         self.names = dict(DEFAULT_NAMES)
         if config:
-            try:
-                self.names.update(json.loads(Path(config).read_text())["names"])
-            except (OSError, KeyError, TypeError, ValueError) as error:
-                raise Unavailable(f"{config}: not a layer-API config ({error})") from None
+            self.names.update(_config_names(config))
         self.name = str(self.folder)
         self.notes = []
         self.symbols = self._import_definitions()
