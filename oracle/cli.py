@@ -91,7 +91,7 @@ def check(args):
 
     from oracle.conformance import fixtures, golden
 
-    problem = fixtures.root_problem(args.root) if args.root is not None else ""
+    problem = fixtures.root_problem(args.root)
     if problem:
         print(f"error: --root {problem}", file=sys.stderr)
         return 2

@@ -169,7 +169,7 @@ def run(args):
     signal.signal(signal.SIGTERM, _terminated)
     try:
         check_ops(args.op)
-        problem = fixtures.root_problem(args.root) if args.root is not None else ""
+        problem = fixtures.root_problem(args.root)
         if problem:  # else a mistyped folder would pass on fresh cases alone
             raise ValueError(f"--root {problem}")
         xfail = results.read_xfail(args.xfail) if args.xfail else []

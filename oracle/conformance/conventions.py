@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from oracle.conformance.files import unreadable
+
 # key -> (allowed values, the default first where there is one, what it means)
 KEYS = {
     "layout": (
@@ -133,7 +135,7 @@ def read_file(path):
     try:
         declaration = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as error:
-        raise ConventionError(f"--conventions {path}: cannot read it ({error.strerror})") from None
+        raise ConventionError(f"--conventions {unreadable(path, error)}") from None
     except ValueError as error:
         raise ConventionError(f"--conventions {path}: not JSON ({error})") from None
     parse(declaration, path)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from oracle import engines, registry
 from oracle.conformance import symbolic
+from oracle.conformance.files import unreadable
 from oracle.tolerance import Tolerance, compare
 
 FORMAT = "cnn-oracle-fixture/1"
@@ -55,7 +56,7 @@ def read(path):
             f"{path}: not UTF-8 text (byte {error.object[error.start]:#04x} at offset {error.start})"
         ) from None
     except OSError as error:
-        raise FixtureError(f"{path}: cannot read: {error.strerror}") from None
+        raise FixtureError(unreadable(path, error)) from None
 
 
 def case_files(root=None, subdir=None):
@@ -67,8 +68,10 @@ def case_files(root=None, subdir=None):
 
 
 def root_problem(root):
-    """Why `root` cannot be a folder of fixture files ('' if it can): it
-    does not exist, or it is not a folder."""
+    """Why `root` cannot be a folder of fixture files ('' if it can, or if
+    it is None: the shipped ones): it does not exist, or it is not a folder."""
+    if root is None:
+        return ""
     path = Path(root)
     if not path.exists():
         return f"{root}: no such folder"

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from oracle import registry
+from oracle.conformance.files import unreadable
 from oracle.conformance.results import EXIT_NOTHING_CHECKED
 
 SCHEMA = Path(__file__).with_name("grading-schema.json")
@@ -102,7 +103,7 @@ def load(path):
             Path(path).read_text(encoding="utf-8"), parse_constant=_reject, parse_float=_finite
         )
     except OSError as error:
-        raise GradingError(f"{path}: cannot read: {error.strerror or error}") from None
+        raise GradingError(unreadable(path, error)) from None
     except ValueError as error:
         raise GradingError(f"{name}: not valid JSON: {error}") from None
     problems = schema_problems(document)

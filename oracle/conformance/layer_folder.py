@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from oracle.conformance.conventions import Conventions
+from oracle.conformance.files import unreadable
 from oracle.conformance.function_module import NotOffered, Unavailable, describe_failure
 
 DEFAULT_NAMES = {
@@ -89,7 +90,7 @@ def _config_names(config):
     try:
         text = Path(config).read_text()
     except OSError as error:
-        raise Unavailable(f"{config}: cannot read: {error.strerror or error}") from None
+        raise Unavailable(unreadable(config, error)) from None
     try:
         document = json.loads(text)
     except ValueError as error:

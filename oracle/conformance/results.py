@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from oracle import registry
+from oracle.conformance.files import unreadable
 from oracle.diagnosis.summary import summarize
 
 CHECKS = ("forward", "backward", "gradient")  # gradient: the backward against the forward's own differences
@@ -61,7 +62,7 @@ def read_xfail(path):
     try:
         lines = Path(path).read_text().splitlines()
     except OSError as error:
-        raise ValueError(f"{path}: cannot read: {error.strerror or error}") from None
+        raise ValueError(unreadable(path, error)) from None
     entries = []
     for number, raw in enumerate(lines, start=1):
         text, _, reason = raw.partition("#")
